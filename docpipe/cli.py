@@ -1,0 +1,170 @@
+"""`docpipe`: the command line.
+
+Every subcommand's arguments are declared here, and its implementation is imported only when it
+runs, so `docpipe worker` in the worker image never imports Pulumi or the cost model, and
+`docpipe --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Callable, Sequence
+
+from workers.contract import ROLES
+
+Handler = Callable[[argparse.Namespace], int]
+
+EPILOG = """\
+examples:
+  docpipe plan --stack prod                                   placements, resources, cost, policy
+  docpipe plan --stack prod --set activities.extraction.target=ec2
+  docpipe dev                                                 the whole pipeline on this machine
+  docpipe worker extraction                                   serve one role (ec2, cloudrun, local)
+  docpipe submit samples/* --wait                             start workflows for documents
+  docpipe cost --stack prod --set activities.extraction.target=cloudrun
+  docpipe recommend --files-per-day 300
+"""
+
+
+def _stack(parser: argparse.ArgumentParser, default: str | None = None) -> None:
+    parser.add_argument(
+        "--stack",
+        default=default,
+        required=default is None,
+        help="stack name: reads Pulumi.<STACK>.yaml" + (f" (default {default})" if default else ""),
+    )
+
+
+def _sets(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a docpipe config path for this command only, as `pulumi config set --path` "
+        "would (repeatable), e.g. activities.extraction.target=ec2",
+    )
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="docpipe",
+        description="Run and place a Temporal document pipeline across EC2, Cloud Run and Lambda.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "plan",
+        help="show what a stack would deploy (offline, no cloud credentials)",
+        description="Run the Pulumi program in-process under mocks and print the placement table, "
+        "the resources by component, the cost estimate and the policy verdicts. With --set, also "
+        "the resources added and removed compared with the unchanged stack.",
+    )
+    _stack(p)
+    _sets(p)
+    _json(p)
+    p.set_defaults(handler="docpipe.planview:run")
+
+    p = sub.add_parser(
+        "worker",
+        help="serve one role's task queue (long-running; ec2, cloudrun and local)",
+        description="Poll the role's task queue until SIGTERM/SIGINT, then drain within the grace "
+        "period. Connection settings come from temporal.toml / TEMPORAL_* environment variables.",
+    )
+    p.add_argument("role", choices=ROLES, help="the role to serve")
+    p.add_argument(
+        "--grace", type=float, default=None, metavar="SECONDS", help="drain time on SIGTERM (default 30)"
+    )
+    p.add_argument("--build-id", default=None, help="Worker Deployment build id (default from env)")
+    p.set_defaults(handler="workers.cli:run_worker")
+
+    p = sub.add_parser(
+        "submit",
+        help="start the pipeline for documents",
+        description="Start one DocumentPipelineWorkflow per document (workflow id doc-<sha256>; "
+        "a duplicate is reported, not started twice).",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="documents to submit")
+    p.add_argument("--wait", action="store_true", help="wait for each result and print it")
+    _json(p)
+    p.set_defaults(handler="workers.cli:run_submit")
+
+    p = sub.add_parser(
+        "dev",
+        help="run the whole pipeline on this machine on embedded services",
+        description="Start the Temporal dev server, PostgreSQL and Valkey (data under .docpipe/), "
+        "one worker per role as the stack places it, submit documents and show their progress.",
+    )
+    _stack(p, default="dev")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="documents (default samples/)")
+    p.add_argument("--keep-running", action="store_true", help="keep serving after the documents are done")
+    _json(p)
+    p.set_defaults(handler="docpipe.local.dev:run")
+
+    p = sub.add_parser("status", help="documents by state and the failures with their reasons")
+    _json(p)
+    p.set_defaults(handler="docpipe.local.status:run")
+
+    p = sub.add_parser(
+        "cost",
+        help="monthly cost of a stack per component (or `cost compare`)",
+        description="Price a stack from the price book. `docpipe cost compare` puts the all-EC2, "
+        "all-Lambda, all-Cloud-Run, seed hybrid and recommended placements side by side.",
+    )
+    p.add_argument("action", nargs="?", choices=["compare"], help="compare placement models")
+    p.add_argument("--stack", default=None, help="stack name (required unless `compare`)")
+    _sets(p)
+    p.add_argument("--files-per-day", type=float, default=None, help="traffic for `compare`")
+    p.add_argument("--chart", default=None, metavar="FILE.png", help="with `compare`: write a chart")
+    _json(p)
+    p.set_defaults(handler="docpipe.cost.cli:run_cost")
+
+    p = sub.add_parser("recommend", help="cheapest placement per role for a traffic level")
+    p.add_argument("--files-per-day", type=float, required=True)
+    p.add_argument(
+        "--minutes",
+        action="append",
+        default=[],
+        metavar="ROLE=MIN",
+        help="minutes per file for a role (repeatable), e.g. extraction=3",
+    )
+    p.add_argument("--max-wait", type=float, default=None, metavar="S", help="max cold-start / wait seconds")
+    _json(p)
+    p.set_defaults(handler="docpipe.cost.cli:run_recommend")
+
+    p = sub.add_parser("simulate", help="simulate a month of traffic: cost, waiting, latency")
+    _stack(p)
+    _sets(p)
+    p.add_argument("--days", type=int, default=30)
+    p.add_argument("--profile", choices=["steady", "diurnal", "bursty"], default=None)
+    p.add_argument("--seed", type=int, default=1)
+    _json(p)
+    p.set_defaults(handler="docpipe.cost.cli:run_simulate")
+    return parser
+
+
+def _load(spec: str) -> Handler:
+    module_name, _, attr = spec.partition(":")
+    handler: Handler = getattr(importlib.import_module(module_name), attr)
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _load(args.handler)(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

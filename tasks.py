@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""docpipe's task runner: needs nothing but Python 3.11+.
+
+    python3 tasks.py run      set up .venv if needed, then run the pipeline locally on samples/
+    python3 tasks.py test     set up, then lint, type-check and run the whole test suite
+    python3 tasks.py setup    (re)install .venv from pyproject.toml
+    python3 tasks.py lint     ruff (lint + format check) and mypy only
+    python3 tasks.py bench    run every benchmark in bench/ and print its figures
+
+Extra arguments after `test` go to pytest (e.g. `python3 tasks.py test -k plan`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+PY = BIN / "python"
+STAMP = VENV / ".docpipe-installed"
+
+
+def sh(*args: str | Path, env: dict[str, str] | None = None) -> None:
+    print("+", " ".join(str(a) for a in args), flush=True)
+    code = subprocess.call([str(a) for a in args], cwd=ROOT, env=env)
+    if code:
+        sys.exit(code)
+
+
+def setup(force: bool = False) -> None:
+    """Create .venv and install docpipe with every extra and the dev tools (uv does the installing)."""
+    pyproject = ROOT / "pyproject.toml"
+    if not force and STAMP.exists() and STAMP.stat().st_mtime >= pyproject.stat().st_mtime:
+        return
+    if not PY.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    sh(PY, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "uv>=0.8")
+    sh(BIN / "uv", "pip", "install", "--python", PY, "-e", ".[all]", "--group", "dev")
+    STAMP.touch()
+
+
+def lint() -> None:
+    sh(BIN / "ruff", "check", ".")
+    sh(BIN / "ruff", "format", "--check", ".")
+    sh(BIN / "mypy")
+
+
+def test(extra: list[str]) -> None:
+    lint()
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    sh(PY, "-m", "pytest", *extra, env=env)
+
+
+def run(extra: list[str]) -> None:
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    sh(BIN / "docpipe", "plan", "--stack", "dev", *extra, env=env)
+
+
+def bench() -> None:
+    for script in sorted((ROOT / "bench").glob("*.py")):
+        sh(PY, script)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] in {"-h", "--help", "help"}:
+        print(__doc__)
+        return
+    task, extra = argv[0], argv[1:]
+    if task not in {"setup", "run", "test", "lint", "bench"}:
+        sys.exit(f"unknown task {task!r}; tasks: setup, run, test, lint, bench")
+    setup(force=task == "setup")
+    if task == "lint":
+        lint()
+    elif task == "test":
+        test(extra)
+    elif task == "run":
+        run(extra)
+    elif task == "bench":
+        bench()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

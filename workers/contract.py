@@ -1,0 +1,74 @@
+"""The names shared by the worker runtime and everything that places it.
+
+This module is the one source of truth for role names, task queues, Worker Deployment names and the
+environment variables a worker process reads. It imports nothing, so the Pulumi program, the local
+realizer and the cost model can use it without pulling the worker runtime in, and the worker image
+never needs anything but `workers/`.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+Role = Literal["workflow", "extraction", "analysis", "enrichment", "storage"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+ActivityRole = Literal["extraction", "analysis", "enrichment", "storage"]
+ACTIVITY_ROLES: Final[tuple[ActivityRole, ...]] = get_args(ActivityRole)
+
+DEFAULT_QUEUE_PREFIX: Final = "docpipe"
+
+
+def task_queue(role: str, prefix: str = DEFAULT_QUEUE_PREFIX) -> str:
+    """Task queue of a role. Placement never changes it, so a target flip is invisible to workflows."""
+    return f"{prefix}-{role}"
+
+
+def deployment_name(stack: str, role: str) -> str:
+    """Worker Deployment of a role: one per stack and role, so each role rolls out on its own."""
+    return f"docpipe-{stack}-{role}"
+
+
+class Env:
+    """Environment variables a worker process reads (set by the placements and by `docpipe dev`).
+
+    Temporal connection settings are not here: they come from temporalio's envconfig
+    (`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS`, `temporal.toml`).
+    """
+
+    ROLE: Final = "DOCPIPE_ROLE"
+    STACK: Final = "DOCPIPE_STACK"
+    QUEUE_PREFIX: Final = "DOCPIPE_QUEUE_PREFIX"
+    DEPLOYMENT_NAME: Final = "DOCPIPE_DEPLOYMENT_NAME"
+    BUILD_ID: Final = "DOCPIPE_BUILD_ID"
+    SHUTDOWN_GRACE_SECONDS: Final = "DOCPIPE_SHUTDOWN_GRACE_SECONDS"
+    ACTIVITY_TIMEOUT_SECONDS: Final = "DOCPIPE_ACTIVITY_TIMEOUT_SECONDS"
+
+    EXTRACTION_BACKEND: Final = "DOCPIPE_EXTRACTION_BACKEND"  # unstructured-api | local
+    UNSTRUCTURED_API_URL: Final = "UNSTRUCTURED_API_URL"
+    UNSTRUCTURED_API_KEY: Final = "UNSTRUCTURED_API_KEY"
+    UNSTRUCTURED_STRATEGY: Final = "DOCPIPE_UNSTRUCTURED_STRATEGY"
+
+    ANALYSIS_BACKEND: Final = "DOCPIPE_ANALYSIS_BACKEND"  # strands | heuristic
+    MODEL_PROVIDER: Final = "DOCPIPE_MODEL_PROVIDER"  # bedrock | anthropic | openai | ollama
+    MODEL_ID: Final = "DOCPIPE_MODEL_ID"
+    OLLAMA_HOST: Final = "OLLAMA_HOST"
+    ANTHROPIC_API_KEY: Final = "ANTHROPIC_API_KEY"
+    OPENAI_API_KEY: Final = "OPENAI_API_KEY"
+
+    ENRICHMENT_BACKEND: Final = "DOCPIPE_ENRICHMENT_BACKEND"  # e2b | local-sandbox
+    ENRICHMENT_TIMEOUT_SECONDS: Final = "DOCPIPE_ENRICHMENT_TIMEOUT_SECONDS"
+    E2B_API_KEY: Final = "E2B_API_KEY"
+
+    DATABASE_URL: Final = "DOCPIPE_DATABASE_URL"
+    # On AWS the RDS-managed master secret (ARN) is given instead of a URL; the worker resolves it.
+    DATABASE_SECRET_ARN: Final = "DOCPIPE_DATABASE_SECRET_ARN"
+    DATABASE_HOST: Final = "DOCPIPE_DATABASE_HOST"
+    DATABASE_NAME: Final = "DOCPIPE_DATABASE_NAME"
+    VALKEY_URL: Final = "DOCPIPE_VALKEY_URL"
+    MAX_CONCURRENT_SANDBOXES: Final = "DOCPIPE_MAX_CONCURRENT_SANDBOXES"
+    MAX_CONCURRENT_MODEL_CALLS: Final = "DOCPIPE_MAX_CONCURRENT_MODEL_CALLS"
+
+    BUCKET: Final = "DOCPIPE_BUCKET"  # document + payload bucket in the cloud
+    PAYLOAD_DIR: Final = "DOCPIPE_PAYLOAD_DIR"  # large-payload directory in dev
+    # Secrets the worker fetches itself at start (ARNs / resource names, never values).
+    SECRET_REFS: Final = "DOCPIPE_SECRET_REFS"
