@@ -152,7 +152,8 @@ def flat_from_stack_file(
     return FlatConfig(flat, frozenset(secret_keys))
 
 
-def _decode(key: str, text: str) -> Any:
+def _decode(text: str) -> Any:
+    """A structured value arrives JSON-encoded; a plain string (`tier: low`) is not JSON."""
     try:
         return json.loads(text)
     except json.JSONDecodeError:
@@ -170,7 +171,7 @@ def config_from_flat(stack: str, flat: FlatConfig, check_secrets: bool = True) -
         if name in SECRET_NAMES or key in flat.secret_keys:
             secrets.add(name)
             continue
-        raw[name] = _decode(name, text) if name not in {"tier", "imageTag"} else text
+        raw[name] = text if name in {"tier", "imageTag"} else _decode(text)
     if AWS_REGION_KEY in flat.values and "awsRegion" not in raw:
         raw["awsRegion"] = flat.values[AWS_REGION_KEY]
     tier = raw.get("tier", "low")
