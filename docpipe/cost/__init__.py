@@ -1,0 +1,28 @@
+"""docpipe's cost model: price book, estimates, recommender, simulator and chart.
+
+The public API, for the CLI and the policy pack (import-light: no matplotlib, no Pulumi):
+
+    from docpipe.cost import estimate
+    est = estimate(plan_or_config)            # Estimate
+    est.total_monthly_usd, est.components      # each Component: name, role, usd, working
+    est.top_drivers(3)                         # most expensive line items
+    est.burst("extraction").usd_per_hour       # worst case: max instances / concurrency for an hour
+"""
+
+from __future__ import annotations
+
+from docpipe.cost.estimate import estimate, price_book_for
+from docpipe.cost.model import Burst, Component, Estimate
+from docpipe.cost.pricebook import Price, PriceBook, PriceBookError, load_price_book
+
+__all__ = [
+    "Burst",
+    "Component",
+    "Estimate",
+    "Price",
+    "PriceBook",
+    "PriceBookError",
+    "estimate",
+    "load_price_book",
+    "price_book_for",
+]

@@ -1,0 +1,75 @@
+"""Hosted services the backends call: E2B sandboxes, the Unstructured API and model tokens.
+
+They cost the same wherever a role runs, so they never change a placement decision, but they are
+part of what a stack costs each month.
+"""
+
+from __future__ import annotations
+
+from docpipe.cost.load import days_per_month
+from docpipe.cost.model import Component, num
+from docpipe.cost.pricebook import PriceBook
+from docpipe.plan import PlacementPlan
+
+
+def e2b(plan: PlacementPlan, prices: PriceBook) -> Component | None:
+    cfg = plan.config
+    if cfg.backends.enrichment.kind != "e2b":
+        return None
+    traffic = cfg.traffic
+    enriched = traffic.files_per_day * days_per_month(prices) * traffic.enrichment_rate
+    share = prices.get("assume.e2bSandboxShareOfEnrichment")
+    seconds = enriched * traffic.minutes("enrichment") * 60 * share
+    vcpu = prices.get("assume.e2bSandboxVcpu")
+    gib = prices.get("assume.e2bSandboxGib")
+    vcpu_rate = prices.get("e2b.vcpuSecond")
+    gib_rate = prices.get("e2b.gibSecond")
+    plan_fee = prices.get("e2b.planMonthly")
+    usd = seconds * (vcpu * vcpu_rate + gib * gib_rate) + plan_fee
+    working = (
+        f"{num(enriched)} enriched × {num(traffic.minutes('enrichment') * 60 * share)} s = {num(seconds)} "
+        f"sandbox-s × ({num(vcpu)} vCPU × {num(vcpu_rate)} + {num(gib)} GiB × {num(gib_rate)}) USD/s "
+        f"+ plan {num(plan_fee)}"
+    )
+    return Component("E2B sandboxes", usd, working, "external", role="enrichment")
+
+
+def unstructured(plan: PlacementPlan, prices: PriceBook) -> Component | None:
+    cfg = plan.config
+    if cfg.backends.extraction.kind != "unstructured-api":
+        return None
+    files = cfg.traffic.files_per_day * days_per_month(prices)
+    pages = files * cfg.traffic.pages_per_file
+    rate = prices.get("unstructured.page")
+    return Component(
+        "Unstructured API",
+        pages * rate,
+        f"{num(files)} files × {num(cfg.traffic.pages_per_file)} pages × {num(rate)} USD/page",
+        "external",
+        role="extraction",
+    )
+
+
+def model_tokens(plan: PlacementPlan, prices: PriceBook) -> Component | None:
+    cfg = plan.config
+    analysis = cfg.backends.analysis
+    if analysis.kind != "strands":
+        return None
+    provider = analysis.provider
+    files = cfg.traffic.files_per_day * days_per_month(prices)
+    tin = prices.get("assume.analysisInputTokensPerFile")
+    tout = prices.get("assume.analysisOutputTokensPerFile")
+    pin = prices.get(f"model.{provider}.inputPerMillionTokens")
+    pout = prices.get(f"model.{provider}.outputPerMillionTokens")
+    factor = 1.0
+    premium = ""
+    model_id = analysis.model_id or ""
+    if provider == "bedrock" and not model_id.startswith("global."):
+        factor += prices.get("model.bedrock.regionalPremium")
+        premium = f" × {num(factor)} (regional/geographic endpoint)"
+    usd = files * (tin * pin + tout * pout) / 1e6 * factor
+    working = (
+        f"{num(files)} files × ({num(tin)} in × {num(pin)} + {num(tout)} out × {num(pout)}) USD/1M tokens"
+        f"{premium}"
+    )
+    return Component(f"model tokens ({provider})", usd, working, "external", role="analysis")

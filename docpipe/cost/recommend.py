@@ -1,0 +1,263 @@
+"""The cheapest allowed placement: every role × target combination (3⁵ = 243) priced and ranked.
+
+A role's compute cost depends only on its own target, so each (role, target) is priced once; what
+couples the roles — the NAT gateway (any VPC-attached Lambda needing the internet), the cache (any
+role in the VPC using it) and the account-wide Lambda free tier — is priced per combination.
+Constraints exclude a target for a role before the search, each with its reason:
+
+* Lambda's 15-minute limit: the activity timeout (or 1.5 × its run time) plus the worker's shutdown
+  buffer must fit in 900 s;
+* a waiting limit (`--max-wait`): a target whose cold start exceeds it is out (EC2 0 s, Lambda
+  `assume.lambdaColdStartSeconds`, Cloud Run `assume.cloudRunScaleUpSeconds` unless min instances);
+* storage needs the database, which is private to the VPC: Cloud Run storage needs
+  `database.reachability: public-tls`, so it is out unless the stack says so;
+* a self-hosted Temporal lives in the VPC: Cloud Run (outside AWS) cannot reach it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from docpipe.config import LAMBDA_MAX_TIMEOUT_SECONDS, TARGETS, StackConfig, Target
+from docpipe.cost import baseline, external
+from docpipe.cost.estimate import estimate as full_estimate
+from docpipe.cost.estimate import free_tier_credit, price_book_for
+from docpipe.cost.load import role_load
+from docpipe.cost.model import Estimate, num
+from docpipe.cost.placements import lambda_timeout_needed, right_size, sizing_changes, with_targets
+from docpipe.cost.pricebook import PriceBook
+from docpipe.cost.targets import RoleCost, estimator_for
+from docpipe.plan import PlacementPlan, RolePlacement, build_plan
+from workers.contract import ROLES, Role
+
+
+def exclusion(
+    config: StackConfig, role: Role, target: Target, prices: PriceBook, max_wait: float | None
+) -> str | None:
+    """Why `target` is not allowed for `role`, or None."""
+    if target == "lambda" and role != "workflow":
+        needed = lambda_timeout_needed(config, role)
+        if needed > LAMBDA_MAX_TIMEOUT_SECONDS:
+            return (
+                f"Lambda's {LAMBDA_MAX_TIMEOUT_SECONDS} s limit: the activity needs {needed} s "
+                "(activity timeout or 1.5 × run time, plus the shutdown buffer)"
+            )
+    if target == "cloudrun":
+        if role == "storage" and config.database.reachability != "public-tls":
+            return "storage needs the database, which is private to the VPC (database.reachability vpc-only)"
+        if config.temporal.mode == "self-hosted":
+            return "a self-hosted Temporal runs inside the AWS VPC, which Cloud Run cannot reach"
+    if max_wait is not None:
+        cold = cold_start_seconds(config, role, target, prices)
+        if cold > max_wait:
+            return f"cold start ~{num(cold)} s exceeds --max-wait {num(max_wait)} s"
+    return None
+
+
+def cold_start_seconds(config: StackConfig, role: Role, target: Target, prices: PriceBook) -> float:
+    if target == "ec2":
+        return 0.0
+    if target == "lambda":
+        return (
+            0.0
+            if config.activities[role].lambda_.provisioned_concurrency
+            else prices.get("assume.lambdaColdStartSeconds")
+        )
+    return (
+        0.0 if config.activities[role].cloudrun.min_instances else prices.get("assume.cloudRunScaleUpSeconds")
+    )
+
+
+@dataclass(frozen=True)
+class Candidate:
+    targets: dict[Role, Target]
+    total_usd: float
+
+    def label(self) -> str:
+        return ", ".join(f"{r}={t}" for r, t in self.targets.items())
+
+
+@dataclass
+class Recommendation:
+    config: StackConfig
+    best: Estimate
+    runner_up: Estimate | None
+    excluded: dict[str, str]
+    reasons: list[str]
+    yaml: str
+    searched: int
+    fixed_models: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "filesPerDay": self.config.traffic.files_per_day,
+            "searched": self.searched,
+            "best": {
+                "placement": self.best.placement,
+                "totalMonthlyUsd": round(self.best.total_monthly_usd, 4),
+            },
+            "runnerUp": None
+            if self.runner_up is None
+            else {
+                "placement": self.runner_up.placement,
+                "totalMonthlyUsd": round(self.runner_up.total_monthly_usd, 4),
+            },
+            "excluded": self.excluded,
+            "reasons": self.reasons,
+            "stackYaml": self.yaml,
+            "fixedModels": {k: round(v, 4) for k, v in self.fixed_models.items()},
+            "estimate": self.best.to_dict(),
+        }
+
+
+class Search:
+    """Prices every allowed combination from per-(role, target) costs plus the coupled baseline."""
+
+    def __init__(self, config: StackConfig, prices: PriceBook, free_tier: bool = False) -> None:
+        self.config = config
+        self.prices = prices
+        self.free_tier = free_tier
+        uniform = {t: build_plan(with_targets(config, dict.fromkeys(ROLES, t))) for t in TARGETS}
+        self.placements: dict[tuple[Role, Target], RolePlacement] = {
+            (r, t): uniform[t][r] for r in ROLES for t in TARGETS
+        }
+        self.loads = {r: role_load(r, config.traffic, prices) for r in ROLES}
+        self.role_costs: dict[tuple[Role, Target], RoleCost] = {
+            (r, t): estimator_for(t).estimate(self.placements[(r, t)], self.loads[r], prices)
+            for r in ROLES
+            for t in TARGETS
+        }
+        any_plan = uniform["ec2"]
+        fixed = [
+            baseline.database(any_plan, prices),
+            baseline.temporal(any_plan, self.loads, prices),
+            baseline.bucket(any_plan, prices),
+            external.e2b(any_plan, prices),
+            external.unstructured(any_plan, prices),
+            external.model_tokens(any_plan, prices),
+        ]
+        self.fixed_usd = sum(c.usd for c in fixed if c is not None)
+        self._coupled: dict[tuple[frozenset[Role], bool], float] = {}
+
+    def plan_for(self, targets: dict[Role, Target]) -> PlacementPlan:
+        return PlacementPlan(
+            config=with_targets(self.config, targets),
+            roles={r: self.placements[(r, targets[r])] for r in ROLES},
+        )
+
+    def total(self, targets: dict[Role, Target]) -> float:
+        nat_roles = frozenset(r for r in ROLES if self.placements[(r, targets[r])].needs_nat)
+        cached = any(self.placements[(r, targets[r])].uses_cache for r in ROLES)
+        key = (nat_roles, cached)
+        if key not in self._coupled:
+            plan = self.plan_for(targets)
+            parts = [baseline.nat(plan, self.loads, self.prices), baseline.cache(plan, self.prices)]
+            self._coupled[key] = sum(c.usd for c in parts if c is not None)
+        compute = sum(self.role_costs[(r, targets[r])].component.usd for r in ROLES)
+        credit = 0.0
+        if self.free_tier:
+            costs = {r: self.role_costs[(r, targets[r])] for r in ROLES}
+            c = free_tier_credit(costs, self.plan_for(targets), self.prices)
+            credit = c.usd if c is not None else 0.0
+        return self.fixed_usd + self._coupled[key] + compute + credit
+
+
+def recommend(
+    config: StackConfig,
+    max_wait: float | None = None,
+    prices: PriceBook | None = None,
+    free_tier: bool = False,
+    size_to_load: bool = True,
+) -> Recommendation:
+    """The cheapest allowed placement for `config`'s traffic, the runner-up, and why."""
+    book = prices.fresh() if prices is not None else price_book_for(config)
+    sized = right_size(config, book) if size_to_load else config
+    excluded: dict[str, str] = {}
+    allowed: dict[Role, list[Target]] = {}
+    for role in ROLES:
+        allowed[role] = []
+        for target in TARGETS:
+            why = exclusion(sized, role, target, book, max_wait)
+            if why is None:
+                allowed[role].append(target)
+            else:
+                excluded[f"{role}={target}"] = why
+        if not allowed[role]:
+            raise ValueError(f"no target is allowed for {role}: " + "; ".join(excluded.values()))
+    search = Search(sized, book, free_tier)
+    candidates = [
+        Candidate(targets, search.total(targets))
+        for combo in itertools.product(*(allowed[r] for r in ROLES))
+        for targets in [dict(zip(ROLES, combo, strict=True))]
+    ]
+    candidates.sort(key=lambda c: (round(c.total_usd, 9), c.label()))
+    best = candidates[0]
+    runner = candidates[1] if len(candidates) > 1 else None
+    best_est = full_estimate(search.plan_for(best.targets), book, free_tier=free_tier)
+    runner_est = full_estimate(search.plan_for(runner.targets), book, free_tier=free_tier) if runner else None
+    reasons = _reasons(search, best, allowed, excluded)
+    fixed_models = _fixed_models(search, allowed)
+    return Recommendation(
+        config=sized,
+        best=best_est,
+        runner_up=runner_est,
+        excluded=excluded,
+        reasons=reasons,
+        yaml=stack_yaml(config, sized, best.targets),
+        searched=len(candidates),
+        fixed_models=fixed_models,
+    )
+
+
+def _fixed_models(search: Search, allowed: dict[Role, list[Target]]) -> dict[str, float]:
+    from docpipe.cost.placements import MODELS
+
+    out: dict[str, float] = {}
+    for name, targets in MODELS.items():
+        if all(targets[r] in allowed[r] for r in ROLES):
+            out[name] = search.total(dict(targets))
+    return out
+
+
+def _reasons(
+    search: Search, best: Candidate, allowed: dict[Role, list[Target]], excluded: dict[str, str]
+) -> list[str]:
+    reasons: list[str] = []
+    for role in ROLES:
+        chosen = best.targets[role]
+        own = search.role_costs[(role, chosen)].component.usd
+        alts: list[str] = []
+        for target in TARGETS:
+            if target == chosen:
+                continue
+            key = f"{role}={target}"
+            if key in excluded:
+                alts.append(f"{target} excluded ({excluded[key]})")
+                continue
+            other = dict(best.targets)
+            other[role] = target
+            delta = search.total(other) - best.total_usd
+            compute = search.role_costs[(role, target)].component.usd
+            coupled = delta - (compute - own)
+            extra = f"; incl. {coupled:+.2f} NAT/cache" if abs(coupled) >= 0.005 else ""
+            alts.append(f"{target} {compute:.2f} ({delta:+.2f} total{extra})")
+        reasons.append(f"{role}: {chosen} {own:.2f} USD/month — " + "; ".join(alts))
+    return reasons
+
+
+def stack_yaml(original: StackConfig, sized: StackConfig, targets: dict[Role, Target]) -> str:
+    """The `docpipe:activities` block to paste into Pulumi.<stack>.yaml."""
+    activities: dict[str, Any] = {}
+    for role in ROLES:
+        entry: dict[str, Any] = {"target": targets[role]}
+        entry.update(sizing_changes(original, sized, role, targets[role]))
+        activities[role] = entry
+    text: str = yaml.safe_dump({"config": {"docpipe:activities": activities}}, sort_keys=False, width=100)
+    return text
+
+
+__all__ = ["Recommendation", "Search", "cold_start_seconds", "exclusion", "recommend"]
