@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sets(p)
     p.add_argument("--files-per-day", type=float, default=None, help="traffic for `compare`")
     p.add_argument("--chart", default=None, metavar="FILE.png", help="with `compare`: write a chart")
+    p.add_argument("--free-tier", action="store_true", help="deduct the account's Lambda free tier")
     _json(p)
     p.set_defaults(handler="docpipe.cost.cli:run_cost")
 
@@ -138,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="minutes per file for a role (repeatable), e.g. extraction=3",
     )
     p.add_argument("--max-wait", type=float, default=None, metavar="S", help="max cold-start / wait seconds")
+    p.add_argument(
+        "--stack", default=None, help="start from this stack's backends and sizing (default: defaults)"
+    )
+    p.add_argument("--free-tier", action="store_true", help="deduct the account's Lambda free tier")
     _json(p)
     p.set_defaults(handler="docpipe.cost.cli:run_recommend")
 

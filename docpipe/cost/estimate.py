@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from docpipe.config import StackConfig
 from docpipe.cost import baseline, external
@@ -23,9 +24,32 @@ def price_book_for(config: StackConfig, extra: Mapping[str, float] | None = None
     return load_price_book({**config.prices, **(extra or {})})
 
 
+def traced(prices: PriceBook, compute: Callable[[], Component | None]) -> Component | None:
+    """`compute()`'s component, carrying the price keys it read (and which are unconfirmed)."""
+    keys = prices.trace()
+    try:
+        component = compute()
+    finally:
+        used = prices.end_trace(keys)
+    if component is None:
+        return None
+    unconfirmed = tuple(k for k in used if not prices.entries[k].confirmed)
+    return replace(component, price_keys=used, unconfirmed=unconfirmed)
+
+
 def role_costs(plan: PlacementPlan, prices: PriceBook) -> tuple[dict[Role, RoleLoad], dict[Role, RoleCost]]:
     loads = {p.role: role_load(p.role, plan.config.traffic, prices) for p in plan}
-    costs = {p.role: estimator_for(p.target).estimate(p, loads[p.role], prices) for p in plan}
+    costs: dict[Role, RoleCost] = {}
+    for p in plan:
+        keys = prices.trace()
+        try:
+            cost = estimator_for(p.target).estimate(p, loads[p.role], prices)
+        finally:
+            used = prices.end_trace(keys)
+        unconfirmed = tuple(k for k in used if not prices.entries[k].confirmed)
+        costs[p.role] = replace(
+            cost, component=replace(cost.component, price_keys=used, unconfirmed=unconfirmed)
+        )
     return loads, costs
 
 
@@ -78,19 +102,21 @@ def estimate(
     components: list[Component] = [c.component for c in costs.values()]
     warnings: list[str] = [w for c in costs.values() for w in c.warnings]
     if free_tier:
-        credit = free_tier_credit(costs, plan, book)
+        credit = traced(book, lambda: free_tier_credit(costs, plan, book))
         if credit is not None:
             components.append(credit)
-    for part in (
-        baseline.database(plan, book),
-        baseline.cache(plan, book),
-        baseline.temporal(plan, loads, book),
-        baseline.nat(plan, loads, book),
-        baseline.bucket(plan, book),
-        external.e2b(plan, book),
-        external.unstructured(plan, book),
-        external.model_tokens(plan, book),
-    ):
+    parts: list[Callable[[], Component | None]] = [
+        lambda: baseline.database(plan, book),
+        lambda: baseline.cache(plan, book),
+        lambda: baseline.temporal(plan, loads, book),
+        lambda: baseline.nat(plan, loads, book),
+        lambda: baseline.bucket(plan, book),
+        lambda: external.e2b(plan, book),
+        lambda: external.unstructured(plan, book),
+        lambda: external.model_tokens(plan, book),
+    ]
+    for compute in parts:
+        part = traced(book, compute)
         if part is not None:
             components.append(part)
     return Estimate(

@@ -42,6 +42,8 @@ class Component:
     role: str | None = None
     target: str | None = None
     notes: tuple[str, ...] = ()
+    price_keys: tuple[str, ...] = ()
+    unconfirmed: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +54,8 @@ class Component:
             "usd": round(self.usd, 4),
             "working": self.working,
             "notes": list(self.notes),
+            "priceKeys": list(self.price_keys),
+            "unconfirmedPrices": list(self.unconfirmed),
         }
 
 

@@ -89,6 +89,7 @@ class PriceBook:
 
     entries: dict[str, Price]
     used: dict[str, Price] = field(default_factory=dict)
+    _traces: list[set[str]] = field(default_factory=list)
 
     def get(self, key: str, hint: str = "") -> float:
         """The value of `key` (recorded as used). A missing key names the override to set."""
@@ -100,7 +101,19 @@ class PriceBook:
                 f"docpipe/cost/pricebook.yaml{_did_you_mean(key, list(self.entries))}"
             )
         self.used[key] = price
+        for trace in self._traces:
+            trace.add(key)
         return price.value
+
+    def trace(self) -> set[str]:
+        """Start recording the keys read from now on (until `end_trace`); returns the live set."""
+        keys: set[str] = set()
+        self._traces.append(keys)
+        return keys
+
+    def end_trace(self, keys: set[str]) -> tuple[str, ...]:
+        self._traces.remove(keys)
+        return tuple(sorted(keys))
 
     def has(self, key: str) -> bool:
         return key in self.entries

@@ -1,0 +1,425 @@
+"""Handlers of `docpipe cost`, `docpipe recommend` and `docpipe simulate` (arguments: docpipe/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from docpipe.config import ConfigError, StackConfig
+from docpipe.cost.estimate import estimate
+from docpipe.cost.model import Component, Estimate, num, usd
+from docpipe.cost.pricebook import PriceBookError
+from docpipe.stackfile import load_stack, parse_set
+from workers.contract import ACTIVITY_ROLES, ROLES
+
+PRICE_PREFIX = "prices."
+
+
+def _split_sets(sets: list[str]) -> tuple[list[str], dict[str, float]]:
+    """`--set prices.KEY=VALUE` are price overrides (their keys contain dots); the rest is config."""
+    config_sets: list[str] = []
+    prices: dict[str, float] = {}
+    for assignment in sets:
+        path, value = parse_set(assignment)
+        if path.startswith(PRICE_PREFIX):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise PriceBookError(f"--set {assignment!r}: a price must be a number")
+            prices[path.removeprefix(PRICE_PREFIX)] = float(value)
+        else:
+            config_sets.append(assignment)
+    return config_sets, prices
+
+
+def _load(stack: str, sets: list[str]) -> tuple[StackConfig, dict[str, float]]:
+    config_sets, prices = _split_sets(sets)
+    config, _ = load_stack(stack, overrides=config_sets, placeholder_secrets=True)
+    return config, prices
+
+
+def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except (ConfigError, PriceBookError, ValueError, FileNotFoundError) as exc:
+            print(f"docpipe {args.command}: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+# --- docpipe cost -------------------------------------------------------------------------------
+
+
+UNCONFIRMED_LEGEND = "† uses an unconfirmed price (listed below)"
+
+
+def _mark(c: Component | None) -> str:
+    return "†" if c is not None and c.unconfirmed else " "
+
+
+def _row_key(c: Component) -> str:
+    return c.role if c.category == "compute" and c.role else c.name
+
+
+def _header(config: StackConfig) -> str:
+    t = config.traffic
+    return (
+        f"stack {config.stack} (tier {config.tier}): {t.files_per_day:g} files/day, "
+        f"{t.enrichment_rate:.0%} enriched, Temporal {config.temporal.mode}"
+    )
+
+
+def _table(rows: list[tuple[str, ...]], aligns: str) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [
+            cell.rjust(widths[i]) if aligns[i] == ">" else cell.ljust(widths[i]) for i, cell in enumerate(r)
+        ]
+        out.append("  ".join(cells).rstrip())
+    return "\n".join(out)
+
+
+def _footer(est: Estimate) -> list[str]:
+    lines: list[str] = []
+    drivers = ", ".join(f"{c.name} {usd(c.usd)}" for c in est.top_drivers(3))
+    lines.append(f"top drivers: {drivers}")
+    if est.warnings:
+        lines.append("")
+        lines.append("warnings:")
+        lines += [f"  ! {w}" for w in est.warnings]
+    lines.append("")
+    lines.append("worst-case hour per role (every instance / all concurrency busy):")
+    lines += [f"  {b.role:<11} {b.target:<9} {usd(b.usd_per_hour):>9} USD/h  {b.working}" for b in est.bursts]
+    lines.append("")
+    lines.append("assumptions (override with docpipe:prices, e.g. --set prices.KEY=VALUE):")
+    for p in est.assumptions:
+        lines.append(f"  {p.key} = {num(p.value)} {p.unit}{' [overridden]' if p.overridden else ''}")
+    lines.append(
+        "  Lambda free tier " + ("deducted (--free-tier)" if est.free_tier else "not deducted (--free-tier)")
+    )
+    if est.unconfirmed:
+        lines.append("")
+        lines.append("UNCONFIRMED prices used (secondary or derived sources; verify before relying on them):")
+        for p in est.unconfirmed:
+            lines.append(f"  † {p.key} = {num(p.value)} {p.unit} — {p.source} ({p.read})")
+    return lines
+
+
+def render_estimate(config: StackConfig, est: Estimate) -> str:
+    rows: list[tuple[str, ...]] = [("component", "USD/month", "working")]
+    for c in est.components:
+        rows.append((c.name, usd(c.usd) + _mark(c), c.working))
+    rows.append(("TOTAL", usd(est.total_monthly_usd) + " ", ""))
+    lines = [f"docpipe cost — {_header(config)}", "", _table(rows, "<><"), UNCONFIRMED_LEGEND, ""]
+    return "\n".join(lines + _footer(est))
+
+
+def diff_rows(before: Estimate, after: Estimate) -> list[dict[str, Any]]:
+    """Before / after / delta per component (compute lines matched by role)."""
+    b = {_row_key(c): c for c in before.components}
+    a = {_row_key(c): c for c in after.components}
+    keys = list(b) + [k for k in a if k not in b]
+    rows: list[dict[str, Any]] = []
+    for k in keys:
+        cb, ca = b.get(k), a.get(k)
+        name = k
+        if cb and ca and cb.target != ca.target and cb.target and ca.target:
+            name = f"{k}: {cb.target} → {ca.target}"
+        elif ca and ca.target:
+            name = ca.name
+        elif cb and cb.target:
+            name = cb.name
+        before_usd = cb.usd if cb else 0.0
+        after_usd = ca.usd if ca else 0.0
+        rows.append(
+            {
+                "component": name,
+                "before": round(before_usd, 4),
+                "after": round(after_usd, 4),
+                "delta": round(after_usd - before_usd, 4),
+                "workingAfter": ca.working if ca else "(removed)",
+                "unconfirmed": _mark(ca if ca else cb) == "†",
+            }
+        )
+    return rows
+
+
+def render_diff(config: StackConfig, sets: list[str], before: Estimate, after: Estimate) -> str:
+    rows: list[tuple[str, ...]] = [("component", "before", "after", "delta", "working (after)")]
+    for r in diff_rows(before, after):
+        rows.append(
+            (r["component"], usd(r["before"]), usd(r["after"]), f"{r['delta']:+,.2f}", r["workingAfter"])
+        )
+    tb, ta = before.total_monthly_usd, after.total_monthly_usd
+    rows.append(("TOTAL", usd(tb), usd(ta), f"{ta - tb:+,.2f}", ""))
+    head = f"docpipe cost — {_header(config)}\nchange: " + ", ".join(f"--set {s}" for s in sets)
+    return "\n".join([head, "", _table(rows, "<>>><"), UNCONFIRMED_LEGEND, "", *_footer(after)])
+
+
+def _cost_stack(args: argparse.Namespace) -> int:
+    if not args.stack:
+        print("docpipe cost: --stack is required (or use `docpipe cost compare`)", file=sys.stderr)
+        return 2
+    free = bool(getattr(args, "free_tier", False))
+    if not args.sets:
+        config, _ = load_stack(args.stack, placeholder_secrets=True)
+        est = estimate(config, free_tier=free)
+        if args.json:
+            _print_json(est.to_dict())
+        else:
+            print(render_estimate(config, est))
+        return 0
+    base, _ = load_stack(args.stack, placeholder_secrets=True)
+    changed, price_sets = _load(args.stack, args.sets)
+    before = estimate(base, free_tier=free)
+    after = estimate(changed, prices=price_sets, free_tier=free)
+    if args.json:
+        _print_json(
+            {
+                "sets": args.sets,
+                "before": before.to_dict(),
+                "after": after.to_dict(),
+                "diff": diff_rows(before, after),
+                "deltaMonthlyUsd": round(after.total_monthly_usd - before.total_monthly_usd, 4),
+            }
+        )
+    else:
+        print(render_diff(changed, args.sets, before, after))
+    return 0
+
+
+def _cost_compare(args: argparse.Namespace) -> int:
+    from docpipe.cost.compare import models_at, sweep
+    from docpipe.cost.estimate import price_book_for
+    from docpipe.cost.placements import default_config
+
+    if args.stack:
+        base, prices = _load(args.stack, args.sets)
+        source = f"stack {args.stack}"
+    else:
+        base, prices = default_config(), {}
+        source = "docpipe defaults (local backends, Temporal Cloud; --stack prices a stack's backends)"
+    book = price_book_for(base, prices)
+    files = args.files_per_day or base.traffic.files_per_day
+    models = models_at(base, files, book)
+    result: dict[str, Any] = {
+        "base": source,
+        "filesPerDay": files,
+        "models": [
+            {
+                "name": m.name,
+                "monthlyUsd": round(m.usd, 4),
+                "placement": m.placement,
+                "allowed": m.allowed,
+                "note": m.note,
+            }
+            for m in models
+        ],
+    }
+    sw = None
+    if args.chart:
+        from docpipe.cost.chart import write_chart
+
+        sw = sweep(base, prices=book)
+        write_chart(sw, args.chart, title=f"docpipe monthly cost by placement ({source.split(' (')[0]})")
+        result["sweep"] = sw.to_dict()
+        result["chart"] = args.chart
+    if args.json:
+        _print_json(result)
+        return 0
+    print(f"docpipe cost compare — {files:g} files/day; base: {source}")
+    print("(each model sized to carry the traffic at its diurnal peak)\n")
+    cheapest = min(m.usd for m in models if m.allowed)
+    rows: list[tuple[str, ...]] = [("model", "USD/month", "vs best", *ROLES)]
+    for m in models:
+        mark = "" if m.allowed else " *"
+        rows.append(
+            (m.name + mark, usd(m.usd), f"{m.usd - cheapest:+,.2f}", *(m.placement[r] for r in ROLES))
+        )
+    print(_table(rows, "<>>" + "<" * len(ROLES)))
+    for m in models:
+        if m.note:
+            print(f"  * {m.name}: {m.note}")
+    if sw is not None:
+        print(f"\nchart written to {args.chart}; crossovers (1–2,000 files/day):")
+        for a, b, x, y in sw.crossovers:
+            print(f"  {a} = {b} at {x:,.0f} files/day ({y:,.2f} USD/month)")
+        changes: list[str] = []
+        prev: dict[str, str] | None = None
+        for x, p in zip(sw.files_per_day, sw.recommended_placements, strict=True):
+            if p != prev:
+                changes.append(f"  from ~{x:,.0f}/day: " + ", ".join(f"{r}={p[r]}" for r in ROLES))
+                prev = p
+        print("recommended placement as traffic grows:")
+        print("\n".join(changes))
+    return 0
+
+
+@_guard
+def run_cost(args: argparse.Namespace) -> int:
+    """`docpipe cost --stack S [--set ...] [--json]` and `docpipe cost compare [--chart FILE]`."""
+    if args.action == "compare":
+        return _cost_compare(args)
+    return _cost_stack(args)
+
+
+# --- docpipe recommend --------------------------------------------------------------------------
+
+
+def _minutes(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        role, sep, value = item.partition("=")
+        role = role.strip()
+        if not sep:
+            raise ValueError(f"--minutes {item!r}: expected ROLE=MINUTES, e.g. extraction=3")
+        if role not in ACTIVITY_ROLES:
+            close = difflib.get_close_matches(role, list(ACTIVITY_ROLES), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(
+                f"--minutes {item!r}: unknown role {role!r}; roles: {', '.join(ACTIVITY_ROLES)}{hint}"
+            )
+        try:
+            out[role] = float(value)
+        except ValueError:
+            raise ValueError(f"--minutes {item!r}: {value!r} is not a number of minutes") from None
+    return out
+
+
+@_guard
+def run_recommend(args: argparse.Namespace) -> int:
+    """`docpipe recommend --files-per-day N [--minutes ROLE=MIN] [--max-wait S] [--json]`."""
+    from docpipe.cost.placements import default_config, with_traffic
+    from docpipe.cost.recommend import recommend
+
+    minutes = _minutes(args.minutes)
+    stack = getattr(args, "stack", None)
+    if stack:
+        base, prices = _load(stack, [])
+        merged: dict[str, float] = {str(k): v for k, v in base.traffic.minutes_per_file.items()}
+        merged.update(minutes)
+        config = with_traffic(base, files_per_day=args.files_per_day, minutes_per_file=merged)
+    else:
+        config, prices = default_config(args.files_per_day, minutes), {}
+    from docpipe.cost.estimate import price_book_for
+
+    rec = recommend(
+        config,
+        max_wait=args.max_wait,
+        prices=price_book_for(config, prices),
+        free_tier=bool(getattr(args, "free_tier", False)),
+    )
+    if args.json:
+        _print_json(rec.to_dict())
+        return 0
+    best, runner = rec.best, rec.runner_up
+    print(
+        f"docpipe recommend — {args.files_per_day:g} files/day; searched {rec.searched} allowed placements\n"
+    )
+    rows: list[tuple[str, ...]] = [("role", "target", "USD/month", "runner-up")]
+    for role in ROLES:
+        alt = runner.placement[role] if runner else "-"
+        rows.append(
+            (role, best.placement[role], usd(best.role_usd(role)), alt if alt != best.placement[role] else "")
+        )
+    print(_table(rows, "<<><"))
+    print(f"\ncheapest: {usd(best.total_monthly_usd)} USD/month (baseline and external services included)")
+    if runner:
+        print(
+            f"runner-up: {usd(runner.total_monthly_usd)} USD/month "
+            f"(+{runner.total_monthly_usd - best.total_monthly_usd:,.2f})"
+        )
+    if rec.fixed_models:
+        print("fixed models: " + ", ".join(f"{k} {usd(v)}" for k, v in rec.fixed_models.items()))
+    print("\nwhy (each role's other targets, with the change to the total):")
+    print("\n".join(f"  {r}" for r in rec.reasons))
+    if rec.excluded:
+        print("\nexcluded:")
+        print("\n".join(f"  {k}: {v}" for k, v in rec.excluded.items()))
+    if best.warnings:
+        print("\nwarnings:")
+        print("\n".join(f"  ! {w}" for w in best.warnings))
+    if best.unconfirmed:
+        print("\nunconfirmed prices used: " + ", ".join(p.key for p in best.unconfirmed))
+    print("\npaste into Pulumi.<stack>.yaml:\n")
+    print(rec.yaml.rstrip())
+    return 0
+
+
+# --- docpipe simulate ---------------------------------------------------------------------------
+
+
+@_guard
+def run_simulate(args: argparse.Namespace) -> int:
+    """`docpipe simulate --stack S [--days 30] [--profile P] [--seed N] [--json]`."""
+    from docpipe.cost.estimate import price_book_for
+    from docpipe.cost.simulate import simulate
+
+    if args.days < 1:
+        raise ValueError("--days must be at least 1")
+    config, prices = _load(args.stack, args.sets)
+    result = simulate(
+        config, days=args.days, profile=args.profile, seed=args.seed, prices=price_book_for(config, prices)
+    )
+    if args.json:
+        _print_json(result.to_dict())
+        return 0
+    est = result.estimate
+    print(
+        f"docpipe simulate — {_header(config)}\n{result.days} days, profile {result.profile}, "
+        f"seed {result.seed}: {result.files:,} files\n"
+    )
+    rows: list[tuple[str, ...]] = [
+        (
+            "role",
+            "target",
+            "tasks",
+            "retries",
+            "USD/month",
+            "closed form",
+            "wait p50/p95/p99 s",
+            "backlog peak",
+        )
+    ]
+    for r in result.roles:
+        closed = sum(c.usd for c in est.components if c.role == r.role and c.category == "compute")
+        rows.append(
+            (
+                r.role,
+                r.target,
+                f"{r.tasks:,}",
+                f"{r.retries:,}",
+                usd(r.cost_usd),
+                usd(closed),
+                f"{r.wait_p50:.1f} / {r.wait_p95:.1f} / {r.wait_p99:.1f}",
+                str(r.backlog_peak),
+            )
+        )
+    print(_table(rows, "<<>>>>>>"))
+    print(
+        f"\ncompute {usd(result.compute_monthly_usd)} + baseline and external "
+        f"{usd(result.fixed_monthly_usd)} = {usd(result.total_monthly_usd)} USD/month "
+        f"(closed form {usd(est.total_monthly_usd)})"
+    )
+    print(
+        f"end-to-end latency per document: p50 {result.latency_p50:,.0f} s, p95 {result.latency_p95:,.0f} s, "
+        f"p99 {result.latency_p99:,.0f} s"
+    )
+    retried = [r for r in result.roles if r.retries]
+    if retried:
+        print(
+            "retries are tasks cut at a Lambda invocation's polling deadline (picked up with too little time "
+            "left) and run again"
+        )
+    if est.unconfirmed:
+        print("unconfirmed prices used: " + ", ".join(p.key for p in est.unconfirmed))
+    return 0
