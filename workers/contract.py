@@ -47,6 +47,7 @@ class Env:
     UNSTRUCTURED_API_URL: Final = "UNSTRUCTURED_API_URL"
     UNSTRUCTURED_API_KEY: Final = "UNSTRUCTURED_API_KEY"
     UNSTRUCTURED_STRATEGY: Final = "DOCPIPE_UNSTRUCTURED_STRATEGY"
+    UNSTRUCTURED_SPLIT_PDF_PAGE: Final = "DOCPIPE_UNSTRUCTURED_SPLIT_PDF_PAGE"  # true | false
 
     ANALYSIS_BACKEND: Final = "DOCPIPE_ANALYSIS_BACKEND"  # strands | heuristic
     MODEL_PROVIDER: Final = "DOCPIPE_MODEL_PROVIDER"  # bedrock | anthropic | openai | ollama
@@ -58,6 +59,10 @@ class Env:
     ENRICHMENT_BACKEND: Final = "DOCPIPE_ENRICHMENT_BACKEND"  # e2b | local-sandbox
     ENRICHMENT_TIMEOUT_SECONDS: Final = "DOCPIPE_ENRICHMENT_TIMEOUT_SECONDS"
     E2B_API_KEY: Final = "E2B_API_KEY"
+    # local-sandbox limits (per run): CPU seconds, address space in MiB, captured output in bytes.
+    SANDBOX_CPU_SECONDS: Final = "DOCPIPE_SANDBOX_CPU_SECONDS"
+    SANDBOX_MEMORY_MB: Final = "DOCPIPE_SANDBOX_MEMORY_MB"
+    SANDBOX_OUTPUT_BYTES: Final = "DOCPIPE_SANDBOX_OUTPUT_BYTES"
 
     DATABASE_URL: Final = "DOCPIPE_DATABASE_URL"
     # On AWS the RDS-managed master secret (ARN) is given instead of a URL; the worker resolves it.
@@ -65,10 +70,35 @@ class Env:
     DATABASE_HOST: Final = "DOCPIPE_DATABASE_HOST"
     DATABASE_NAME: Final = "DOCPIPE_DATABASE_NAME"
     VALKEY_URL: Final = "DOCPIPE_VALKEY_URL"
+    VALKEY_PASSWORD: Final = "DOCPIPE_VALKEY_PASSWORD"  # filled from the `valkeyAuth` secret ref
     MAX_CONCURRENT_SANDBOXES: Final = "DOCPIPE_MAX_CONCURRENT_SANDBOXES"
     MAX_CONCURRENT_MODEL_CALLS: Final = "DOCPIPE_MAX_CONCURRENT_MODEL_CALLS"
 
     BUCKET: Final = "DOCPIPE_BUCKET"  # document + payload bucket in the cloud
     PAYLOAD_DIR: Final = "DOCPIPE_PAYLOAD_DIR"  # large-payload directory in dev
+    # Payloads at least this large go to external storage instead of workflow history.
+    PAYLOAD_THRESHOLD_BYTES: Final = "DOCPIPE_PAYLOAD_THRESHOLD_BYTES"
+    # `docpipe worker` makes its own version current at start: always (default) | if-unset | never.
+    PROMOTE_VERSION: Final = "DOCPIPE_PROMOTE_VERSION"
     # Secrets the worker fetches itself at start (ARNs / resource names, never values).
     SECRET_REFS: Final = "DOCPIPE_SECRET_REFS"
+
+
+# Secret refs (keys of DOCPIPE_SECRET_REFS) → the environment variable a worker puts the value in.
+SECRET_REF_ENV: Final[dict[str, str]] = {
+    "unstructuredApiKey": Env.UNSTRUCTURED_API_KEY,
+    "e2bApiKey": Env.E2B_API_KEY,
+    "anthropicApiKey": Env.ANTHROPIC_API_KEY,
+    "openaiApiKey": Env.OPENAI_API_KEY,
+    "temporalApiKey": "TEMPORAL_API_KEY",
+    "valkeyAuth": Env.VALKEY_PASSWORD,
+}
+
+DEFAULT_BUILD_ID: Final = "local"
+DEFAULT_STACK: Final = "dev"
+WORKFLOW_TYPE: Final = "DocumentPipelineWorkflow"
+
+
+def workflow_id(sha256: str) -> str:
+    """Workflow id of a document: one run per content, so a re-upload never starts a second run."""
+    return f"doc-{sha256}"

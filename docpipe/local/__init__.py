@@ -1,0 +1,1 @@
+"""Running docpipe on this machine: embedded services (`services`) and, later, `docpipe dev`."""

@@ -1,0 +1,80 @@
+"""What each role's worker registers, and the Worker options shared by every entrypoint.
+
+Backends are imported only for the role being served and the backend chosen, which keeps the
+workflow worker (and the Lambda handler import) free of strands, unstructured-client, e2b and boto3.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from workers.cache import Cache
+from workers.settings import Settings
+
+
+@dataclass
+class RoleRegistration:
+    workflows: list[type] = field(default_factory=list)
+    activities: list[Callable[..., Any]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def close(self) -> None:
+        for close in self.closers:
+            await close()
+
+
+def build_role(role: str, settings: Settings) -> RoleRegistration:
+    if role == "workflow":
+        from workers.workflow import DocumentPipelineWorkflow
+
+        return RoleRegistration(workflows=[DocumentPipelineWorkflow])
+    cache = Cache(settings.valkey_url, prefix=f"docpipe:{settings.stack}", password=settings.valkey_password)
+    reg = RoleRegistration(closers=[cache.close])
+    if role == "extraction":
+        from workers.extraction.activities import ExtractionActivities, make_extractor
+
+        extraction = ExtractionActivities(make_extractor(settings), settings.extraction_backend, cache)
+        reg.activities.append(extraction.extract_document)
+    elif role == "analysis":
+        from workers.analysis.activities import AnalysisActivities, make_analyser
+
+        analyser, namespace = make_analyser(settings)
+        analysis = AnalysisActivities(analyser, namespace, cache, settings.max_concurrent_model_calls)
+        reg.activities.append(analysis.analyze_document)
+    elif role == "enrichment":
+        from workers.enrichment.activities import EnrichmentActivities, make_sandbox
+
+        sandbox = make_sandbox(settings)
+        enrichment = EnrichmentActivities(
+            sandbox, settings.enrichment_backend, cache, settings.max_concurrent_sandboxes
+        )
+        reg.activities.append(enrichment.enrich_document)
+    elif role == "storage":
+        from workers.storage.activities import StorageActivities
+        from workers.storage.connection import conninfo
+
+        async def get_conninfo() -> str:
+            return await conninfo(settings)
+
+        storage = StorageActivities(get_conninfo)
+        reg.activities.append(storage.store_document)
+        reg.closers.append(storage.close)
+    else:
+        raise ValueError(f"unknown role {role!r}")
+    return reg
+
+
+def worker_options(role: str, settings: Settings, reg: RoleRegistration) -> dict[str, Any]:
+    """Worker keyword arguments except client and versioning (which each entrypoint sets)."""
+    options: dict[str, Any] = {
+        "task_queue": settings.task_queue(role),
+        "workflows": reg.workflows,
+        "activities": reg.activities,
+        "graceful_shutdown_timeout": timedelta(seconds=settings.shutdown_grace_seconds),
+    }
+    if role == "enrichment":
+        options["max_concurrent_activities"] = settings.max_concurrent_sandboxes
+    return options

@@ -1,0 +1,69 @@
+"""The long-running worker (`docpipe worker ROLE`): ec2, cloudrun and local.
+
+Logs one ready line once polling, drains on SIGTERM/SIGINT within the grace period (running
+activities get that long to finish, then are cancelled and handed back to Temporal for a retry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+
+from temporalio.common import WorkerDeploymentVersion
+from temporalio.worker import Worker, WorkerDeploymentConfig
+
+from workers.connect import connect
+from workers.roles import build_role, worker_options
+from workers.settings import Settings
+from workers.versioning import promote
+
+logger = logging.getLogger("docpipe.worker")
+
+
+async def serve(role: str, settings: Settings, started: float | None = None) -> int:
+    started = time.monotonic() if started is None else started
+    client = await connect(settings)
+    reg = build_role(role, settings)
+    version = WorkerDeploymentVersion(
+        deployment_name=settings.deployment_name(role), build_id=settings.build_id
+    )
+    worker = Worker(
+        client,
+        **worker_options(role, settings, reg),
+        deployment_config=WorkerDeploymentConfig(version=version, use_worker_versioning=True),
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    run = asyncio.create_task(worker.run())
+    try:
+        while not worker.is_running and not run.done():
+            await asyncio.sleep(0.01)
+        if run.done():
+            await run  # raises the start-up error (bad namespace, unreachable server, ...)
+        await promote(client, version, settings.promote_version)
+        logger.info(
+            "docpipe worker %s ready: task queue %s, deployment %s, build %s (%.2f s)",
+            role,
+            settings.task_queue(role),
+            version.deployment_name,
+            version.build_id,
+            time.monotonic() - started,
+        )
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait([run, stopped], return_when=asyncio.FIRST_COMPLETED)
+        if run.done():
+            await run
+            return 1
+        logger.info("docpipe worker %s draining (grace %g s)", role, settings.shutdown_grace_seconds)
+        await worker.shutdown()
+        await run
+        logger.info("docpipe worker %s stopped", role)
+        return 0
+    finally:
+        if not run.done():
+            await worker.shutdown()
+        await reg.close()
