@@ -21,13 +21,16 @@ class E2BSandbox:
         self.output_bytes = output_bytes
 
     async def run(self, code: str, elements: list[Element]) -> tuple[str, object]:
+        from e2b.exceptions import TimeoutException
         from e2b_code_interpreter import AsyncSandbox
 
         # The sandbox itself expires shortly after the run's own deadline, even if our kill is lost.
         sandbox = await AsyncSandbox.create(timeout=math.ceil(self.timeout_seconds) + 30)
         try:
             execution = await sandbox.run_code(inline_program(code, elements), timeout=self.timeout_seconds)
-        except TimeoutError:
+        except TimeoutException as err:
+            if "Execution timed out" not in str(err):
+                raise  # a request timeout talking to E2B: transient, retried
             raise enrichment_failed(
                 f"enrichment code exceeded the wall-clock limit ({self.timeout_seconds:g} s)"
             ) from None

@@ -17,9 +17,10 @@ REQUEST_TIMEOUT_MS = 300_000
 
 
 class UnstructuredApiExtractor:
-    def __init__(self, settings: Settings, client: Any = None) -> None:
+    def __init__(self, settings: Settings, client: Any = None, max_retry_ms: int = 15_000) -> None:
         self._settings = settings
         self._client = client
+        self._max_retry_ms = max_retry_ms
 
     def _get_client(self) -> Any:
         if self._client is None:
@@ -29,7 +30,10 @@ class UnstructuredApiExtractor:
             retry = RetryConfig(
                 "backoff",
                 BackoffStrategy(
-                    initial_interval=500, max_interval=4_000, exponent=2.0, max_elapsed_time=15_000
+                    initial_interval=500,
+                    max_interval=4_000,
+                    exponent=2.0,
+                    max_elapsed_time=self._max_retry_ms,
                 ),
                 retry_connection_errors=True,
             )

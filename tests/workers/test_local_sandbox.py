@@ -1,0 +1,70 @@
+"""local-sandbox: model-written code runs in a limited child process; each limit ends clearly."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from workers.enrichment.local_sandbox import LocalSandbox, SandboxLimits, network_isolation
+
+LIMITS = SandboxLimits(cpu_seconds=1, memory_mb=256, output_bytes=20_000, wall_seconds=4)
+ELEMENTS = [{"type": "Table", "text": "1 2", "metadata": {}}]
+
+
+async def _fail(code: str, limits: SandboxLimits = LIMITS) -> str:
+    with pytest.raises(ApplicationError) as info:
+        await LocalSandbox(limits).run(code, ELEMENTS)
+    assert info.value.non_retryable and info.value.type == "EnrichmentFailed"
+    return info.value.message
+
+
+async def test_code_sees_elements_and_returns_result():
+    stdout, result = await LocalSandbox(LIMITS).run("print('hi')\nresult = {'n': len(elements)}", ELEMENTS)
+    assert result == {"n": 1} and stdout.strip() == "hi"
+
+
+async def test_runs_in_another_process_in_an_empty_directory_with_a_minimal_environment():
+    code = "import os\nresult = {'pid': os.getpid(), 'files': os.listdir('.'), 'env': sorted(os.environ)}"
+    _, result = await LocalSandbox(LIMITS).run(code, ELEMENTS)
+    assert isinstance(result, dict)
+    assert result["pid"] != os.getpid()
+    assert result["files"] == []
+    assert "DOCPIPE_DATABASE_URL" not in result["env"] and "PATH" in result["env"]
+
+
+async def test_infinite_loop_hits_the_cpu_limit():
+    assert "CPU-time limit (1 s)" in await _fail("while True:\n    pass")
+
+
+async def test_sleeping_forever_hits_the_wall_clock_limit():
+    limits = SandboxLimits(cpu_seconds=5, memory_mb=256, output_bytes=20_000, wall_seconds=1.5)
+    assert "wall-clock limit (1.5 s)" in await _fail("import time\ntime.sleep(60)", limits)
+
+
+async def test_memory_hog_hits_the_memory_limit():
+    assert "memory limit (256 MiB)" in await _fail(
+        "blocks = []\nwhile True:\n    blocks.append(bytearray(10**7))"
+    )
+
+
+async def test_socket_attempt_finds_no_network():
+    code = "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=2)"
+    message = await _fail(code)
+    assert "network" in message
+
+
+async def test_huge_output_hits_the_output_limit():
+    assert "output limit" in await _fail("while True:\n    print('x' * 1000)")
+
+
+async def test_an_exception_names_its_type():
+    assert "ZeroDivisionError" in await _fail("result = 1 / 0")
+
+
+def test_network_isolation_uses_a_network_namespace_where_the_os_allows():
+    # On this machine (root, Linux) `unshare -rn` works; elsewhere the sandbox says it falls back.
+    assert network_isolation() in {"netns", "socket-block"}
+    if os.geteuid() == 0 and os.path.exists("/usr/bin/unshare"):
+        assert network_isolation() == "netns"
