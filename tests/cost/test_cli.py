@@ -1,0 +1,127 @@
+"""The commands as a user runs them: tables, --json, --set diffs, errors, the chart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from docpipe.cli import main
+from docpipe.cost import estimate
+from docpipe.stackfile import load_stack
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cost_table_has_components_total_assumptions_and_unconfirmed(capsys) -> None:
+    code, out, _ = run(capsys, "cost", "--stack", "prod")
+    assert code == 0
+    assert "Unstructured API" in out and "450.00" in out
+    assert "TOTAL" in out
+    assert "assume.analysisInputTokensPerFile = 8,000" in out
+    assert "UNCONFIRMED prices used" in out and "† unstructured.page = 0.03" in out
+    assert "17.12†" in out  # the Cloud Run line rests on the unconfirmed worker-pool rate
+    assert "inv × 30 s × 0.5 GB × 0.0000133334 USD/GB-s (arm64)" in out  # the working, numbers filled in
+
+
+def test_cost_json_matches_the_api(capsys) -> None:
+    code, out, _ = run(capsys, "cost", "--stack", "dev", "--json")
+    assert code == 0
+    data = json.loads(out)
+    config, _ = load_stack("dev", placeholder_secrets=True)
+    assert data["totalMonthlyUsd"] == pytest.approx(estimate(config).total_monthly_usd, abs=1e-3)
+    assert {p["key"] for p in data["unconfirmedPrices"]} >= {"lambda.gbSecond.arm64"}
+    assert all(p["confirmed"] is False for p in data["unconfirmedPrices"])
+    assert all({"name", "role", "usd", "working"} <= set(c) for c in data["components"])
+
+
+def test_set_diff_matches_two_separate_estimates(capsys) -> None:
+    flip = "activities.extraction.target=ec2"
+    code, out, _ = run(capsys, "cost", "--stack", "prod", "--set", flip, "--json")
+    assert code == 0
+    data = json.loads(out)
+    before = estimate(load_stack("prod", placeholder_secrets=True)[0])
+    after = estimate(load_stack("prod", overrides=[flip], placeholder_secrets=True)[0])
+    assert data["before"]["totalMonthlyUsd"] == pytest.approx(before.total_monthly_usd, abs=1e-3)
+    assert data["after"]["totalMonthlyUsd"] == pytest.approx(after.total_monthly_usd, abs=1e-3)
+    assert data["deltaMonthlyUsd"] == pytest.approx(
+        after.total_monthly_usd - before.total_monthly_usd, abs=1e-3
+    )
+    rows = {r["component"]: r for r in data["diff"]}
+    ext = rows["extraction: cloudrun → ec2"]
+    assert ext["before"] == pytest.approx(before.component("extraction (cloudrun)").usd, abs=1e-3)
+    assert ext["after"] == pytest.approx(after.component("extraction (ec2)").usd, abs=1e-3)
+    # EC2 joins the VPC and uses the cache, which the stack did not need before.
+    assert rows["cache (Valkey serverless)"]["before"] == 0
+    assert sum(r["delta"] for r in data["diff"]) == pytest.approx(data["deltaMonthlyUsd"], abs=1e-2)
+    code, text, _ = run(capsys, "cost", "--stack", "prod", "--set", flip)
+    assert "before" in text and "delta" in text and "extraction: cloudrun → ec2" in text
+
+
+def test_price_override_from_the_command_line(capsys) -> None:
+    code, out, _ = run(capsys, "cost", "--stack", "dev", "--set", "prices.nat.hour=0", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["deltaMonthlyUsd"] == pytest.approx(-720 * 0.045, abs=1e-6)
+
+
+def test_unknown_price_key_is_a_clear_error(capsys) -> None:
+    code, _, err = run(capsys, "cost", "--stack", "dev", "--set", "prices.nat.hours=0")
+    assert code == 2
+    assert "docpipe:prices.nat.hours: unknown price key (did you mean 'nat.hour'?)" in err
+
+
+def test_unknown_stack_is_a_clear_error(capsys) -> None:
+    code, _, err = run(capsys, "cost", "--stack", "prdo")
+    assert code == 2 and "did you mean 'prod'" in err
+
+
+def test_recommend_json_and_text(capsys) -> None:
+    code, out, _ = run(capsys, "recommend", "--files-per-day", "300", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["searched"] == 162
+    assert data["best"]["totalMonthlyUsd"] <= data["runnerUp"]["totalMonthlyUsd"]
+    assert "docpipe:activities" in data["stackYaml"]
+    code, out, _ = run(capsys, "recommend", "--files-per-day", "300", "--minutes", "extraction=20")
+    assert code == 0 and "extraction=lambda: Lambda's 900 s limit" in out and "paste into" in out
+    code, _, err = run(capsys, "recommend", "--files-per-day", "3", "--minutes", "extracton=2")
+    assert code == 2 and "did you mean 'extraction'" in err
+
+
+def test_simulate_json(capsys) -> None:
+    code, out, _ = run(capsys, "simulate", "--stack", "dev", "--days", "3", "--profile", "bursty", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["profile"] == "bursty" and data["days"] == 3
+    assert data["endToEndSeconds"]["p99"] >= data["endToEndSeconds"]["p50"] > 0
+
+
+def test_compare_writes_a_png_chart(capsys, tmp_path, monkeypatch) -> None:
+    import docpipe.cost.compare as compare
+
+    monkeypatch.setattr(compare, "log_grid", lambda: [1, 10, 100, 1000, 2000])
+    chart = tmp_path / "cost.png"
+    code, out, _ = run(capsys, "cost", "compare", "--files-per-day", "50", "--chart", str(chart))
+    assert code == 0
+    data = chart.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and b"IEND" in data[-16:]
+    assert "recommended" in out and "crossovers" in out
+    code, out, _ = run(capsys, "cost", "compare", "--files-per-day", "50", "--json")
+    names = [m["name"] for m in json.loads(out)["models"]]
+    assert names == ["all-ec2", "all-lambda", "all-cloudrun", "seed-hybrid", "recommended"]
+
+
+def test_the_api_imports_without_matplotlib_or_pulumi() -> None:
+    code = (
+        "import sys, docpipe.cost, docpipe.cost.recommend, docpipe.cost.simulate; "
+        "bad = [m for m in ('matplotlib', 'pulumi') if m in sys.modules]; print(bad); sys.exit(bool(bad))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr

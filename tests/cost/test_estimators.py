@@ -1,0 +1,199 @@
+"""A hand-computed case for every estimator: the arithmetic is written out next to each expectation.
+
+A month is 30 days = 720 h = 2,592,000 s (assume.daysPerMonth).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from docpipe.cost import estimate, load_price_book
+from docpipe.cost.baseline import temporal_actions_usd
+from docpipe.cost.capacity import lambda_usage
+from docpipe.cost.placements import default_config, with_targets
+from workers.contract import ROLES
+
+T = 2_592_000  # seconds in the month
+
+
+def test_ec2_is_instance_hours_times_desired_plus_gp3() -> None:
+    est = estimate(with_targets(default_config(10), dict.fromkeys(ROLES, "ec2")))
+    # extraction: t4g.medium × 1 desired: 1 × 720 h × 0.0336 + 1 × 20 GB × 0.08
+    assert est.component("extraction (ec2)").usd == pytest.approx(720 * 0.0336 + 20 * 0.08)  # 25.792
+    # storage: t4g.nano: 720 × 0.0042 + 20 × 0.08 = 3.024 + 1.6
+    assert est.component("storage (ec2)").usd == pytest.approx(4.624)
+
+
+def test_ec2_desired_capacity_multiplies(stack) -> None:
+    est = estimate(stack("prod", "tier=high"))
+    # high tier: analysis on t4g.small × 2: 2 × 720 × 0.0168 + 2 × 20 × 0.08 = 24.192 + 3.2
+    assert est.component("analysis (ec2)").usd == pytest.approx(27.392)
+    assert "2 × 720 h × 0.0168 USD/h (t4g.small)" in est.component("analysis (ec2)").working
+
+
+def test_cloudrun_is_busy_time_at_80_percent_plus_cooldown_idle() -> None:
+    est = estimate(default_config(10))  # medium preset: extraction on a 1 vCPU / 2 GiB worker pool
+    # 300 tasks × 90 s = 27,000 busy s ÷ 0.8 = 33,750 inst-s; idle while cooling down:
+    # T × (e^(−λ·90) − e^(−λ·(90+90))) with λ = 300 / T  → 26,581.6 s
+    lam = 300 / T
+    idle = T * (math.exp(-lam * 90) - math.exp(-lam * 180))
+    assert idle == pytest.approx(26_581.6, abs=0.5)
+    expected = (27_000 / 0.8 + idle) * (1 * 0.000018 + 2 * 0.000002)  # 60,331.6 inst-s × 0.000022
+    assert est.component("extraction (cloudrun)").usd == pytest.approx(expected)
+    assert expected == pytest.approx(1.3273, abs=1e-4)
+
+
+def test_cloudrun_min_instances_are_always_on(stack) -> None:
+    est = estimate(stack("dev", "activities.analysis.cloudrun.minInstances=1"))
+    # max(1 × T, busy ÷ 0.8 + time with nothing running):
+    # 300 × 150 s = 45,000 ÷ 0.8 = 56,250 + T × e^(−300/T × 150) = 2,547,392 → 2,603,642 inst-s
+    # × (1 vCPU × 0.000018 + 1 GiB × 0.000002) = 52.07 — a little over one always-on instance (51.84)
+    idle = T * math.exp(-300 / T * 150)
+    assert est.component("analysis (cloudrun)").usd == pytest.approx((56_250 + idle) * 0.00002)
+    assert est.component("analysis (cloudrun)").usd == pytest.approx(52.07, abs=0.01)
+    never_below = estimate(
+        stack(
+            "dev",
+            "activities.analysis.cloudrun.minInstances=3",
+            "activities.analysis.cloudrun.maxInstances=3",
+        )
+    )
+    assert never_below.component("analysis (cloudrun)").usd == pytest.approx(3 * T * 0.00002)
+
+
+def test_lambda_bills_every_invocation_for_its_whole_timeout(stack) -> None:
+    config = stack("dev")
+    est = estimate(config)
+    inv = est.meta["extra"]["workflow"]["invocations"]
+    # workflow: 300 files × 4.3 tasks = 1,290 tasks; λ = 1,290 / T, polling window P = 30 − 7 = 23 s.
+    # At λP = 0.011 almost every task opens its own invocation: 1,290 × (1 − λP) ≤ inv ≤ 1,290.
+    assert 1290 * (1 - 1290 / T * 23) <= inv <= 1290
+    # inv × 30 s × 0.5 GB × 0.0000133334 (arm64) + inv × 0.20 / 1M
+    assert est.component("workflow (lambda)").usd == pytest.approx(inv * (30 * 0.5 * 0.0000133334 + 0.2e-6))
+
+
+def test_lambda_cost_follows_the_timeout_not_the_run_time(stack) -> None:
+    base = estimate(stack("dev")).component("enrichment (lambda)").usd
+    longer_run = estimate(stack("dev", "traffic.minutesPerFile.enrichment=4.0")).component(
+        "enrichment (lambda)"
+    )
+    longer_timeout = estimate(stack("dev", "activities.enrichment.lambda.timeoutSeconds=640")).component(
+        "enrichment (lambda)"
+    )
+    # Doubling the run time (120 → 240 s, still inside the 313 s polling window) barely moves the bill;
+    # doubling the timeout (320 → 640 s) doubles it. Run-time billing (the seed's) would be the reverse.
+    assert longer_run.usd / base < 1.05
+    assert 1.9 < longer_timeout.usd / base < 2.05
+
+
+def test_lambda_capacity_limits() -> None:
+    # Light load: one invocation per task.  λ = 10 / T, P = 313: invocations within λP of the tasks.
+    light = lambda_usage(10, 60, T, 313, 320)
+    assert 10 * (1 - 10 / T * 313) <= light.invocations <= 10
+    # Heavy load: back-to-back invocations, each busy most of its window: busy/P ≤ inv ≤ 2 × busy/P.
+    tasks, d = 100_000, 60
+    heavy = lambda_usage(tasks, d, T, 313, 320)
+    assert tasks * d / 313 <= heavy.invocations <= 2 * tasks * d / 313
+
+
+def test_free_tier_is_off_by_default_and_covers_small_stacks(stack) -> None:
+    config = stack("dev")
+    plain, free = estimate(config), estimate(config, free_tier=True)
+    assert not any(c.name == "Lambda free tier" for c in plain.components)
+    lambdas = sum(c.usd for c in plain.components if c.target == "lambda")
+    # dev's Lambda use is far below 400,000 GB-s and 1 M requests: the credit cancels it.
+    assert free.component("Lambda free tier").usd == pytest.approx(-lambdas)
+    assert free.total_monthly_usd == pytest.approx(plain.total_monthly_usd - lambdas)
+
+
+def test_rds_single_and_multi_az(stack) -> None:
+    single = estimate(stack("dev")).component("database (RDS PostgreSQL)").usd
+    multi = estimate(stack("dev", "database.multiAz=true")).component("database (RDS PostgreSQL)").usd
+    assert single == pytest.approx(720 * 0.016 + 20 * 0.115)  # 11.52 + 2.30 = 13.82
+    assert multi == pytest.approx(2 * 13.82)
+
+
+def test_valkey_serverless_minimum_and_node() -> None:
+    config = with_targets(default_config(10), {"extraction": "ec2"})  # a role in the VPC uses the cache
+    serverless = estimate(config).component("cache (Valkey serverless)").usd
+    # 0.1 GB minimum × 720 h × 0.084 + 300 files × 50 ECPU × 0.0023 / 1M
+    assert serverless == pytest.approx(0.1 * 720 * 0.084 + 300 * 50 * 0.0023 / 1e6)  # 6.048
+    node_cfg = config.model_copy(update={"cache": config.cache.model_copy(update={"mode": "node"})})
+    assert estimate(node_cfg).component("cache (Valkey node)").usd == pytest.approx(720 * 0.0128)  # 9.216
+    # No role in the VPC uses the cache: none is priced.
+    assert not any("cache" in c.name for c in estimate(default_config(10)).components)
+
+
+def test_temporal_cloud_actions_storage_and_plan_minimum() -> None:
+    est = estimate(default_config(10_000))
+    # 300,000 files × (1 start + 3.3 activities) = 1,290,000 actions; 1,000,000 included
+    # → 290,000 × 50 / 1M = 14.50; active storage 300,000 × 50 KB × 5 min/60 = 1.25 GB-h × 0.042 = 0.0525;
+    # retained 15 GB × 7 d × 24 h = 2,520 GB-h × 0.00105 = 2.646; usage 17.1985; plan max(100, 5%) = 100.
+    assert est.component("temporal (Cloud, Essentials)").usd == pytest.approx(100 + 14.5 + 0.0525 + 2.646)
+
+
+def test_temporal_action_bands() -> None:
+    book = load_price_book()
+    usd, _ = temporal_actions_usd(12e6, book)
+    assert usd == pytest.approx(5 * 50 + 5 * 45 + 2 * 40)  # 555
+
+
+def test_temporal_self_hosted_is_its_server(stack) -> None:
+    est = estimate(
+        stack(
+            "dev",
+            "temporal.mode=self-hosted",
+            *[f"activities.{r}.target=lambda" for r in ("extraction", "analysis")],
+        )
+    )
+    # t4g.small server: 720 × 0.0168 + 20 GB × 0.08 = 12.096 + 1.6
+    assert est.component("temporal (self-hosted server)").usd == pytest.approx(13.696)
+    # Every Lambda is now in the VPC, but with local backends nothing needs the internet: no NAT.
+    assert not any(c.name == "NAT gateway" for c in est.components)
+
+
+def test_nat_when_a_vpc_lambda_needs_the_internet(stack) -> None:
+    est = estimate(stack("dev"))
+    # storage is a VPC-attached Lambda (it needs the database) polling Temporal Cloud on the internet:
+    # 720 h × 0.045 + 300 tasks × 5 MB / 1024 = 1.4648 GB × 0.045
+    assert est.component("NAT gateway").usd == pytest.approx(720 * 0.045 + 300 * 5 / 1024 * 0.045)  # 32.466
+    on_ec2 = estimate(stack("dev", "activities.storage.target=ec2"))
+    assert not any(c.name == "NAT gateway" for c in on_ec2.components)  # EC2 workers use public IPs
+
+
+def test_bucket(stack) -> None:
+    est = estimate(stack("dev"))
+    # 300 × 2 MB = 0.586 GB × 0.023 + 900 PUT × 0.005/1k + 1,800 GET × 0.0004/1k
+    expected = 300 * 2 / 1024 * 0.023 + 0.9 * 0.005 + 1.8 * 0.0004
+    assert est.component("document bucket (S3)").usd == pytest.approx(expected)
+
+
+def test_external_services_on_prod(stack) -> None:
+    est = estimate(stack("prod"))
+    # E2B: 3,000 × 0.3 = 900 enrichments × 180 s × (2 vCPU × 0.000014 + 0.5 GiB × 0.0000045) = 4.9005
+    assert est.component("E2B sandboxes").usd == pytest.approx(900 * 180 * (2 * 0.000014 + 0.5 * 0.0000045))
+    # Unstructured: 3,000 files × 5 pages × 0.03 = 450
+    assert est.component("Unstructured API").usd == pytest.approx(450)
+    # Bedrock Haiku 4.5 via the us.* profile (+10%): 3,000 × (8,000 × 1 + 1,000 × 5) / 1M × 1.1 = 42.90
+    assert est.component("model tokens (bedrock)").usd == pytest.approx(42.9)
+    # Offline backends cost nothing outside: dev has none of these lines.
+    names = {c.name for c in estimate(stack("dev")).components}
+    assert not names & {"E2B sandboxes", "Unstructured API", "model tokens (bedrock)"}
+
+
+def test_token_assumption_is_overridable(stack) -> None:
+    est = estimate(stack("prod"), prices={"assume.analysisInputTokensPerFile": 16_000})
+    # 3,000 × (16,000 × 1 + 1,000 × 5) / 1M × 1.1 = 69.30
+    assert est.component("model tokens (bedrock)").usd == pytest.approx(69.3)
+
+
+def test_worst_case_burst_per_role(stack) -> None:
+    est = estimate(stack("prod"))
+    # extraction on Cloud Run: 3 max instances × 3,600 s × (1 vCPU × 0.000018 + 2 GiB × 0.000002)
+    assert est.burst("extraction").usd_per_hour == pytest.approx(3 * 3600 * 0.000022)
+    # enrichment on Lambda, reserved concurrency 4: 4 × 3,600 × 0.5 GB × 0.0000133334 + 4 × 11.25 inv × 0.2/1M
+    assert est.burst("enrichment").usd_per_hour == pytest.approx(4 * 3600 * 0.5 * 0.0000133334 + 45 * 0.2e-6)
+    high = estimate(stack("prod", "tier=high"))
+    assert high.burst("extraction").usd_per_hour == pytest.approx(4 * 0.0336)  # maxSize 4 × t4g.medium
