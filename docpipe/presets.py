@@ -23,11 +23,13 @@ from typing import Any
 from docpipe.config import Tier
 
 # Per-role sizing for every target, so flipping a role's target needs no other key.
+# Lambda roles the tiers place on Lambda carry a reserved concurrency: without one a burst may use the
+# account's whole concurrency (1,000), which the policy pack's burst-cost-cap refuses.
 ROLE_DEFAULTS: dict[str, dict[str, Any]] = {
     "workflow": {
         "ec2": {"instanceType": "t4g.micro", "minSize": 1, "desiredCapacity": 1, "maxSize": 2},
         "cloudrun": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 1},
-        "lambda": {"memoryMb": 512, "timeoutSeconds": 30},
+        "lambda": {"memoryMb": 512, "timeoutSeconds": 30, "reservedConcurrency": 10},
     },
     "extraction": {
         "activityTimeoutSeconds": 600,
@@ -51,7 +53,7 @@ ROLE_DEFAULTS: dict[str, dict[str, Any]] = {
         "activityTimeoutSeconds": 60,
         "ec2": {"instanceType": "t4g.nano", "minSize": 1, "desiredCapacity": 1, "maxSize": 2},
         "cloudrun": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 1},
-        "lambda": {"memoryMb": 512, "timeoutSeconds": 90},
+        "lambda": {"memoryMb": 512, "timeoutSeconds": 90, "reservedConcurrency": 10},
     },
 }
 
