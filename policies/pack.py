@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
+from policies.cost import COST_POLICIES
 from policies.placement import PLACEMENT_POLICIES
 from policies.security import SECURITY_POLICIES
 
@@ -19,7 +20,7 @@ PACK_DESCRIPTION = (
     "ingress, IMDSv2)."
 )
 
-POLICIES: list[Policy] = [*PLACEMENT_POLICIES, *SECURITY_POLICIES]
+POLICIES: list[Policy] = [*COST_POLICIES, *PLACEMENT_POLICIES, *SECURITY_POLICIES]
 
 
 def policy(name: str) -> Policy:

@@ -417,7 +417,7 @@ def secret_problem(name: str, value: Any, config: Mapping[str, Any]) -> str | No
     return None
 
 
-def _user_data(text: str) -> str:
+def decode_user_data(text: str) -> str:
     try:
         decoded = base64.b64decode(text, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -441,7 +441,7 @@ def _environment(args: ResourceValidationArgs) -> Iterator[tuple[str, str, Any]]
         for key in ("userData", "userDataBase64"):
             data = get(props, key)
             if isinstance(data, str) and data:
-                for match in ASSIGNMENT.finditer(_user_data(data)):
+                for match in ASSIGNMENT.finditer(decode_user_data(data)):
                     yield "user data variable", match.group(1), match.group(3)
     elif kind in (CLOUD_RUN_WORKER_POOL, CLOUD_RUN_SERVICE, CLOUD_RUN_JOB):
         template = get(props, "template.template") if kind == CLOUD_RUN_JOB else get(props, "template")

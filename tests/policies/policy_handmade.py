@@ -13,9 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from docpipe.config import StackConfig
 from docpipe.plan import PlacementPlan, RolePlacement, build_plan
 from docpipe.stackfile import load_stack
 from policies.runner import StackResource
+from workers.contract import Env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:docpipe"
@@ -97,18 +99,36 @@ def _baseline(stack: str) -> list[StackResource]:
     ]
 
 
-def _env(p: RolePlacement, stack: str) -> dict[str, str]:
-    return {
-        "DOCPIPE_ROLE": p.role,
-        "DOCPIPE_STACK": stack,
-        "DOCPIPE_DEPLOYMENT_NAME": p.deployment_name,
-        "DOCPIPE_BUCKET": "documents_id",
-        "DOCPIPE_SECRET_REFS": ARN,
+def _env(p: RolePlacement, config: StackConfig) -> dict[str, str]:
+    """What infra/env.py gives a worker: references and settings, never a secret value."""
+    env = {
+        Env.ROLE: p.role,
+        Env.STACK: config.stack,
+        Env.DEPLOYMENT_NAME: p.deployment_name,
+        Env.BUCKET: "documents_id",
+        Env.SECRET_REFS: json.dumps({s: f"{ARN}-{s}" for s in p.secrets}),
         "TEMPORAL_ADDRESS": "docpipe.tmprl.cloud:7233",
     }
+    b = config.backends
+    if p.role == "extraction":
+        env.update(
+            {Env.EXTRACTION_BACKEND: b.extraction.kind, Env.UNSTRUCTURED_STRATEGY: b.extraction.strategy}
+        )
+    elif p.role == "analysis":
+        env.update({Env.ANALYSIS_BACKEND: b.analysis.kind, Env.MODEL_PROVIDER: b.analysis.provider})
+        if b.analysis.model_id:
+            env[Env.MODEL_ID] = b.analysis.model_id
+    elif p.role == "enrichment":
+        env.update(
+            {
+                Env.ENRICHMENT_BACKEND: b.enrichment.kind,
+                Env.ENRICHMENT_TIMEOUT_SECONDS: str(b.enrichment.timeout_seconds),
+            }
+        )
+    return env
 
 
-def _placement(p: RolePlacement, stack: str) -> list[StackResource]:
+def _placement(p: RolePlacement, config: StackConfig) -> list[StackResource]:
     component_type = {"ec2": "Ec2", "cloudrun": "CloudRun", "lambda": "Lambda"}[p.target]
     component = f"{p.role}-{p.target}"
     d = p.to_dict()
@@ -156,7 +176,7 @@ def _placement(p: RolePlacement, stack: str) -> list[StackResource]:
                         "memorySize": s.memory_mb,
                         "timeout": s.timeout_seconds,
                         "architectures": [s.architecture],
-                        "environment": {"variables": _env(p, stack)},
+                        "environment": {"variables": _env(p, config)},
                         **(
                             {"reservedConcurrentExecutions": s.reserved_concurrency}
                             if s.reserved_concurrency is not None
@@ -182,7 +202,7 @@ def _placement(p: RolePlacement, stack: str) -> list[StackResource]:
             )
     elif p.target == "cloudrun":
         c = p.cloudrun
-        envs = [{"name": k, "value": v} for k, v in _env(p, stack).items()]
+        envs = [{"name": k, "value": v} for k, v in _env(p, config).items()]
         envs.append(
             {"name": "E2B_API_KEY", "valueSource": {"secretKeyRef": {"secret": "e2b", "version": "latest"}}}
         )
@@ -251,5 +271,5 @@ def stack_resources(stack: str, *overrides: str) -> list[StackResource]:
     plan = plan_of(stack, *overrides)
     resources = _baseline(stack)
     for p in plan:
-        resources += _placement(p, stack)
+        resources += _placement(p, plan.config)
     return resources

@@ -12,6 +12,7 @@ from policies.pack import POLICIES
 from policies.runner import Report, StackResource, evaluate
 
 STACKS = ("dev", "prod")
+ROOT_DIR = handmade.ROOT
 
 
 def resources(stack: str, *overrides: str) -> list[StackResource]:

@@ -1,0 +1,306 @@
+"""Cost policies: the stack's monthly estimate under a cap, and each role's worst-case hour under a cap.
+
+Both price the stack with the project's cost model (`docpipe.cost.estimate`), never a copy of it.
+The model takes a `StackConfig`; `cost_input()` rebuilds one from what is being deployed — the
+placement components' props (role, target, sizing, activity timeout), the baseline resources
+(database class, cache mode, Temporal mode), the backends named in the workers' environment — plus
+the traffic profile and price overrides from the policy config, since traffic is not a resource.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pydantic import ValidationError
+
+from docpipe.config import DEFAULT_MINUTES_PER_FILE, StackConfig
+from docpipe.cost import Burst, Estimate, PriceBookError, estimate
+from policies.common import stack_policy, usd
+from policies.placement import Placement, owning_placement, placements, unreadable_placements
+from policies.props import elements, get, items, number
+from policies.security import CLOUD_RUN_WORKER_POOL, LAMBDA_FUNCTION, LAUNCH_TEMPLATE, decode_user_data
+from workers.contract import ROLES, Env
+
+TRAFFIC_PROPERTIES: dict[str, dict[str, Any]] = {
+    "filesPerDay": {
+        "type": "number",
+        "default": 10,
+        "description": "Documents a day the stack is priced for.",
+    },
+    "minutesPerFile": {
+        "type": "object",
+        "default": dict(DEFAULT_MINUTES_PER_FILE),
+        "description": "Minutes of work per file for each activity role (enrichment: per enriched file).",
+    },
+    "enrichmentRate": {"type": "number", "default": 0.3, "description": "Share of files that are enriched."},
+    "pagesPerFile": {"type": "number", "default": 5, "description": "Pages per document (per-page APIs)."},
+    "profile": {
+        "type": "string",
+        "enum": ["steady", "diurnal", "bursty"],
+        "default": "diurnal",
+        "description": "Shape of arrivals over a day.",
+    },
+}
+PRICES_PROPERTY = {
+    "type": "object",
+    "default": {},
+    "description": "Price-book overrides, as the stack's docpipe:prices (e.g. {'unstructured.page': 0.01}).",
+}
+SERVERLESS_CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
+REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
+RDS_INSTANCE = "aws:rds/instance:Instance"
+TEMPORAL_COMPONENT = "docpipe:baseline:Temporal"
+TEMPORAL_NAMESPACE = "temporalcloud:index/namespace:Namespace"
+ENV_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
+
+
+class CostInputError(ValueError):
+    """The deployed resources do not say enough to price the stack."""
+
+
+def cost_input(
+    resources: list[PolicyResource], traffic: Mapping[str, Any], prices: Mapping[str, Any] | None = None
+) -> StackConfig:
+    """The cost model's input for the resources being deployed (see the module docstring)."""
+    found = placements(resources)
+    unreadable = unreadable_placements(resources)
+    missing = [r for r in ROLES if r not in {p.role for p in found}]
+    if unreadable or missing:
+        names = ", ".join(repr(r.name) for r in unreadable) or "none"
+        raise CostInputError(
+            f"cannot price the stack: placement components without role/target/sizing: {names}; roles "
+            f"without a placement: {', '.join(missing) or 'none'}"
+        )
+    raw = {
+        "stack": _stack_name(resources),
+        "tier": "low",  # unused: every role's placement is given in full
+        "traffic": dict(traffic),
+        "activities": {
+            p.role: {
+                "target": p.target,
+                "activityTimeoutSeconds": p.activity_timeout_seconds,
+                p.target: p.sizing,
+            }
+            for p in found
+        },
+        "backends": _backends(resources, found),
+        **_baseline(resources),
+        "prices": dict(prices or {}),
+    }
+    try:
+        # Field validation only: cross-key rules (timeouts, secrets) are other policies' business.
+        return StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CostInputError(f"cannot price the stack: {problems}") from None
+
+
+def _stack_name(resources: list[PolicyResource]) -> str:
+    urn = next((r.urn for r in resources if r.urn.startswith("urn:pulumi:")), "")
+    return urn.split(":", 3)[2].split("::", 1)[0] if urn else "stack"
+
+
+def _worker_env(resources: list[PolicyResource], placement: Placement) -> dict[str, str]:
+    """The plain environment of a role's workers (Lambda variables, Cloud Run envs, EC2 env file)."""
+    env: dict[str, str] = {}
+    by_urn = {placement.urn: placement}
+    for r in resources:
+        if owning_placement(r, by_urn) is not placement:
+            continue
+        if r.resource_type == LAMBDA_FUNCTION:
+            env.update({k: v for k, v in items(get(r.props, "environment.variables")) if isinstance(v, str)})
+        elif r.resource_type == CLOUD_RUN_WORKER_POOL:
+            for container in elements(get(r.props, "template.containers")):
+                for e in elements(get(container, "envs")):
+                    if isinstance(get(e, "name"), str) and isinstance(get(e, "value"), str):
+                        env[get(e, "name")] = get(e, "value")
+        elif r.resource_type == LAUNCH_TEMPLATE and isinstance(get(r.props, "userData"), str):
+            env.update(dict(ENV_LINE.findall(decode_user_data(get(r.props, "userData")))))
+    return env
+
+
+def _backends(resources: list[PolicyResource], found: list[Placement]) -> dict[str, Any]:
+    env = {p.role: _worker_env(resources, p) for p in found}
+    ext, ana, enr = env.get("extraction", {}), env.get("analysis", {}), env.get("enrichment", {})
+    backends: dict[str, dict[str, Any]] = {"extraction": {}, "analysis": {}, "enrichment": {}}
+    for section, key, value in (
+        ("extraction", "kind", ext.get(Env.EXTRACTION_BACKEND)),
+        ("extraction", "strategy", ext.get(Env.UNSTRUCTURED_STRATEGY)),
+        ("analysis", "kind", ana.get(Env.ANALYSIS_BACKEND)),
+        ("analysis", "provider", ana.get(Env.MODEL_PROVIDER)),
+        ("analysis", "modelId", ana.get(Env.MODEL_ID)),
+        ("enrichment", "kind", enr.get(Env.ENRICHMENT_BACKEND)),
+        ("enrichment", "timeoutSeconds", number(enr.get(Env.ENRICHMENT_TIMEOUT_SECONDS))),
+    ):
+        if value is not None:
+            backends[section][key] = value
+    return backends
+
+
+def _baseline(resources: list[PolicyResource]) -> dict[str, Any]:
+    """database / cache / temporal config as the baseline resources declare them."""
+    out: dict[str, Any] = {}
+    for r in resources:
+        p = r.props
+        if r.resource_type == RDS_INSTANCE:
+            out["database"] = {
+                k: v
+                for k, v in (
+                    ("instanceClass", get(p, "instanceClass")),
+                    ("allocatedStorageGb", number(get(p, "allocatedStorage"))),
+                    ("multiAz", get(p, "multiAz")),
+                )
+                if isinstance(v, str | float | bool)
+            }
+        elif r.resource_type == SERVERLESS_CACHE:
+            limit = number(get(p, "cacheUsageLimits.dataStorage.maximum"))
+            out["cache"] = {"mode": "serverless", **({"maxStorageGb": limit} if limit else {})}
+        elif r.resource_type == REPLICATION_GROUP and isinstance(get(p, "nodeType"), str):
+            out["cache"] = {"mode": "node", "nodeType": get(p, "nodeType")}
+        elif r.resource_type == TEMPORAL_COMPONENT and get(p, "mode") in ("cloud", "self-hosted", "external"):
+            out.setdefault("temporal", {})["mode"] = get(p, "mode")
+        elif r.resource_type == TEMPORAL_NAMESPACE:
+            out.setdefault("temporal", {}).setdefault("mode", "cloud")
+            days = number(get(p, "retentionDays"))
+            if days:
+                out["temporal"]["retentionDays"] = days
+    return out
+
+
+def _traffic(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: config[k] for k in TRAFFIC_PROPERTIES}
+
+
+def stack_estimate(resources: list[PolicyResource], config: Mapping[str, Any]) -> Estimate:
+    """The cost model's estimate for the stack, with the policy config's traffic and prices."""
+    traffic = _traffic(config) if "filesPerDay" in config else {}
+    subject = cost_input(resources, traffic, config.get("prices"))
+    try:
+        return estimate(subject)
+    except PriceBookError as exc:
+        raise CostInputError(f"cannot price the stack: {exc}") from None
+
+
+def _drivers(est: Estimate, n: int = 3) -> str:
+    return "; ".join(f"{i}. {c.name} {usd(c.usd)}" for i, c in enumerate(est.top_drivers(n), start=1))
+
+
+def check_monthly_cost(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+    """The stack's estimated monthly cost is within maxMonthlyUsd."""
+    if not any(r.resource_type.startswith("docpipe:placement:") for r in args.resources):
+        args.not_applicable("no docpipe placement components in this stack")
+    try:
+        est = stack_estimate(args.resources, config)
+    except CostInputError as exc:
+        report(str(exc), None)
+        return
+    cap = float(config["maxMonthlyUsd"])
+    total = est.total_monthly_usd
+    if total > cap:
+        report(
+            f"estimated monthly cost {usd(total)} is over the cap of {usd(cap)} (maxMonthlyUsd) at "
+            f"{number(config['filesPerDay']) or 0:g} files/day; biggest cost drivers: {_drivers(est)}",
+            None,
+        )
+
+
+monthly_cost_cap = stack_policy(
+    name="monthly-cost-cap",
+    description="The stack's estimated monthly cost (docpipe's cost model, at the configured traffic) "
+    "stays within maxMonthlyUsd.",
+    remediation=(
+        "Move the biggest cost drivers: `docpipe recommend --files-per-day N` finds the cheapest placement "
+        "per role, `docpipe cost --stack S --set activities.ROLE.target=T` prices a flip, cheaper backends "
+        "(extraction local, analysis heuristic, enrichment local-sandbox) remove per-file API charges. "
+        "Or raise maxMonthlyUsd in the policy config if the budget changed."
+    ),
+    check=check_monthly_cost,
+    properties={
+        "maxMonthlyUsd": {
+            "type": "number",
+            "default": 250,
+            "description": "Monthly budget in USD for everything the stack runs.",
+        },
+        **TRAFFIC_PROPERTIES,
+        "prices": PRICES_PROPERTY,
+    },
+)
+
+
+def check_burst_cost(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+    """Each role's worst-case hour (all instances / all concurrency busy) is within its cap."""
+    if not any(r.resource_type.startswith("docpipe:placement:") for r in args.resources):
+        args.not_applicable("no docpipe placement components in this stack")
+    try:
+        est = stack_estimate(args.resources, config)
+    except CostInputError as exc:
+        report(str(exc), None)
+        return
+    caps: Mapping[str, Any] = config["roleCaps"] or {}
+    by_role = {p.role: p for p in placements(args.resources)}
+    for burst in est.bursts:
+        cap = number(caps.get(burst.role))
+        if cap is None:
+            cap = float(config["maxHourlyUsdPerRole"])
+        if burst.usd_per_hour <= cap:
+            continue
+        placement = by_role.get(burst.role)
+        report(
+            f"role {burst.role} ({burst.target}) can spend {usd(burst.usd_per_hour)} an hour at full scale "
+            f"({burst.working}), over the cap of {usd(cap)} an hour; "
+            + _bound_hint(est, burst, cap, placement),
+            placement.urn if placement else None,
+        )
+
+
+def _bound_hint(est: Estimate, burst: Burst, cap: float, placement: Placement | None) -> str:
+    """Which setting bounds the role's scale-out, and the largest value that fits the cap."""
+    role, target, per_hour = burst.role, burst.target, burst.usd_per_hour
+    sizing = placement.sizing if placement else {}
+    key, units = {
+        "ec2": ("ec2.maxSize", number(sizing.get("maxSize"))),
+        "cloudrun": ("cloudrun.maxInstances", number(sizing.get("maxInstances"))),
+        "lambda": ("lambda.reservedConcurrency", number(sizing.get("reservedConcurrency"))),
+    }.get(target, ("sizing", None))
+    unset = target == "lambda" and units is None
+    if unset:
+        # The cost model prices an unreserved Lambda at the account's limit (from its price book).
+        units = next((p.value for p in est.prices_used if p.key == "assume.lambdaAccountConcurrency"), None)
+    fits = int(cap // (per_hour / units)) if units else 0
+    setting = f"docpipe:activities.{role}.{key}"
+    if unset:
+        return (
+            f"set {setting} (none is set, so the account's concurrency applies); at most {fits} fits the cap"
+        )
+    return f"lower {setting} to at most {fits}" if fits else f"{setting} cannot fit the cap; raise the cap"
+
+
+burst_cost_cap = stack_policy(
+    name="burst-cost-cap",
+    description="No role can spend more than its hourly cap when it scales out fully (EC2 maxSize, Cloud "
+    "Run maxInstances, Lambda reserved concurrency — or the account's 1,000 without one).",
+    remediation=(
+        "Bound each role's scale-out: docpipe:activities.<role>.ec2.maxSize, .cloudrun.maxInstances, or "
+        ".lambda.reservedConcurrency (a Lambda without reserved concurrency can use the whole account's "
+        "concurrency). Or raise maxHourlyUsdPerRole / roleCaps.<role> in the policy config."
+    ),
+    check=check_burst_cost,
+    properties={
+        "maxHourlyUsdPerRole": {
+            "type": "number",
+            "default": 10,
+            "description": "Highest worst-case hourly spend accepted for any one role, in USD.",
+        },
+        "roleCaps": {
+            "type": "object",
+            "default": {},
+            "description": "Per-role hourly caps overriding maxHourlyUsdPerRole, e.g. {'extraction': 2}.",
+        },
+        "prices": PRICES_PROPERTY,
+    },
+)
+
+COST_POLICIES = [monthly_cost_cap, burst_cost_cap]
