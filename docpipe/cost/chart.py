@@ -39,7 +39,7 @@ def write_chart(sweep: Sweep, path: str | Path, title: str = "") -> Path:
         lines.append(f"{i}: {a} = {b} at {x:,.0f} files/day ({y:,.0f} USD)")
     if lines:
         ax.text(
-            0.36,
+            0.45,
             0.97,
             "crossovers\n" + "\n".join(lines),
             transform=ax.transAxes,

@@ -221,6 +221,7 @@ def _cost_compare(args: argparse.Namespace) -> int:
                 "placement": m.placement,
                 "allowed": m.allowed,
                 "note": m.note,
+                "unconfirmedPrices": list(m.unconfirmed),
             }
             for m in models
         ],
@@ -249,6 +250,9 @@ def _cost_compare(args: argparse.Namespace) -> int:
     for m in models:
         if m.note:
             print(f"  * {m.name}: {m.note}")
+    unconfirmed = sorted({k for m in models for k in m.unconfirmed})
+    if unconfirmed:
+        print("\nunconfirmed prices used (verify; override with docpipe:prices): " + ", ".join(unconfirmed))
     if sw is not None:
         print(f"\nchart written to {args.chart}; crossovers (1–2,000 files/day):")
         for a, b, x, y in sw.crossovers:

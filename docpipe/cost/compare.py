@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from docpipe.config import StackConfig
-from docpipe.cost.estimate import price_book_for
+from docpipe.cost.estimate import estimate, price_book_for
 from docpipe.cost.placements import MODELS, right_size, with_traffic
 from docpipe.cost.pricebook import PriceBook
 from docpipe.cost.recommend import Search, recommend
@@ -26,6 +26,7 @@ class ModelCost:
     placement: dict[str, str]
     allowed: bool
     note: str = ""
+    unconfirmed: tuple[str, ...] = ()
 
 
 def models_at(config: StackConfig, files_per_day: float, prices: PriceBook | None = None) -> list[ModelCost]:
@@ -41,9 +42,14 @@ def models_at(config: StackConfig, files_per_day: float, prices: PriceBook | Non
             note = "storage on Cloud Run needs database.reachability public-tls (not the default)"
             allowed = False
         placement: dict[str, str] = {str(r): str(t) for r, t in targets.items()}
-        out.append(ModelCost(name, search.total(dict(targets)), placement, allowed, note))
+        est = estimate(search.plan_for(dict(targets)), book)
+        unconfirmed = tuple(p.key for p in est.unconfirmed)
+        out.append(ModelCost(name, est.total_monthly_usd, placement, allowed, note, unconfirmed))
     rec = recommend(cfg, prices=book, size_to_load=False)
-    out.append(ModelCost(RECOMMENDED, rec.best.total_monthly_usd, rec.best.placement, True))
+    rec_unconfirmed = tuple(p.key for p in rec.best.unconfirmed)
+    out.append(
+        ModelCost(RECOMMENDED, rec.best.total_monthly_usd, rec.best.placement, True, "", rec_unconfirmed)
+    )
     return out
 
 

@@ -418,6 +418,7 @@ class SimulationResult:
             },
             "endToEndSeconds": {"p50": self.latency_p50, "p95": self.latency_p95, "p99": self.latency_p99},
             "roles": [r.to_dict() for r in self.roles],
+            "unconfirmedPrices": [p.key for p in self.estimate.unconfirmed],
         }
 
 
