@@ -329,11 +329,16 @@ def run_recommend(args: argparse.Namespace) -> int:
     print(
         f"docpipe recommend — {args.files_per_day:g} files/day; searched {rec.searched} allowed placements\n"
     )
-    rows: list[tuple[str, ...]] = [("role", "target", "USD/month", "runner-up")]
+    rows: list[tuple[str, ...]] = [("role", "target", "compute USD/month", "runner-up")]
     for role in ROLES:
         alt = runner.placement[role] if runner else "-"
         rows.append(
-            (role, best.placement[role], usd(best.role_usd(role)), alt if alt != best.placement[role] else "")
+            (
+                role,
+                best.placement[role],
+                usd(best.role_compute_usd(role)),
+                alt if alt != best.placement[role] else "",
+            )
         )
     print(_table(rows, "<<><"))
     print(f"\ncheapest: {usd(best.total_monthly_usd)} USD/month (baseline and external services included)")
@@ -395,7 +400,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         )
     ]
     for r in result.roles:
-        closed = sum(c.usd for c in est.components if c.role == r.role and c.category == "compute")
+        closed = est.role_compute_usd(r.role)
         rows.append(
             (
                 r.role,

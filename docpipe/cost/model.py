@@ -99,7 +99,12 @@ class Estimate:
         return sum(c.usd for c in self.components if c.category == category)
 
     def role_usd(self, role: str) -> float:
+        """Everything attributed to a role: its compute and the hosted services it calls."""
         return sum(c.usd for c in self.components if c.role == role)
+
+    def role_compute_usd(self, role: str) -> float:
+        """A role's worker compute only (what its placement decides)."""
+        return sum(c.usd for c in self.components if c.role == role and c.category == "compute")
 
     def component(self, name: str) -> Component:
         for c in self.components:

@@ -504,7 +504,7 @@ def simulate(
         pool = pools[p.role]
         detail: dict[str, float] = {}
         if isinstance(pool, Ec2Pool):
-            cost = closed.role_usd(p.role) / scale  # fixed: the same instance-hours
+            cost = closed.role_compute_usd(p.role) / scale  # fixed: the same instance-hours
         elif isinstance(pool, CloudRunPool):
             cr = p.cloudrun
             inst_s = pool.instance_seconds(elapsed, book.get("assume.cloudRunTargetUtilisation"))
