@@ -194,13 +194,17 @@ def _refs(resource: PolicyResource) -> set[str]:
 def _targets(attached: PolicyResource, bucket: PolicyResource, buckets: list[PolicyResource]) -> bool:
     """Whether a bucket-scoped resource (public access block, SSE config, ACL) belongs to `bucket`.
 
-    The engine records which resource a `bucket` input came from; without that, the input's value
-    is matched against each bucket's name, id and ARN, and a value that matches none (an id not
-    known yet) is taken to be the only bucket's when there is one.
+    The engine records which resource a `bucket` input came from (property dependencies, else the
+    resource's dependencies); without that, the input's value is matched against each bucket's name,
+    id and ARN, and a value that matches none (an id not known yet) is taken to be the only bucket's
+    when there is one.
     """
     deps = attached.property_dependencies.get("bucket") or []
     if deps:
         return any(d.urn == bucket.urn for d in deps)
+    on_buckets = [d for d in attached.dependencies if d.resource_type in BUCKETS]
+    if on_buckets:
+        return any(d.urn == bucket.urn for d in on_buckets)
     value = get(attached.props, "bucket")
     if isinstance(value, str) and value:
         if value in _refs(bucket):

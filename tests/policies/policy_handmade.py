@@ -191,7 +191,7 @@ def _placement(p: RolePlacement, config: StackConfig) -> list[StackResource]:
             out.append(
                 StackResource(
                     "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig",
-                    f"{component}-warm",
+                    f"{component}-provisioned",
                     {
                         "functionName": f"{component}-function",
                         "qualifier": "live",

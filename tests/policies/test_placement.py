@@ -33,7 +33,7 @@ def test_automatic_scaling_min_instances_fails() -> None:
 def test_provisioned_lambda_concurrency_fails() -> None:
     warm = resources("prod", "activities.enrichment.lambda.provisionedConcurrency=2")
     assert messages("serverless-scales-to-zero", warm) == [
-        "role enrichment (lambda, 'enrichment-lambda-warm') keeps 2 Lambda execution environment(s) "
+        "role enrichment (lambda, 'enrichment-lambda-provisioned') keeps 2 Lambda execution environment(s) "
         "provisioned (provisionedConcurrentExecutions=2), billed around the clock; set "
         "lambda.provisionedConcurrency to 0"
     ]

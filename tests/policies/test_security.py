@@ -462,3 +462,19 @@ def test_hop_limit_and_disabled_endpoint(ec2_stack: list[StackResource]) -> None
 def test_plain_instance_is_checked_too(prod: list[StackResource]) -> None:
     instance = StackResource("aws:ec2/instance:Instance", "bastion", {"instanceType": "t4g.nano"})
     assert len(messages("ec2-imdsv2-required", add(prod, instance))) == 1
+
+
+def test_bucket_blocks_are_matched_by_resource_dependencies(prod: list[StackResource]) -> None:
+    logs = StackResource("aws:s3/bucket:Bucket", "logs", {})
+    # Both blocks carry ids no bucket shows; their recorded dependencies say which bucket they serve.
+    linked = [
+        StackResource(r.type, r.name, r.inputs, r.parent, r.urn, ("documents",), r.property_dependencies)
+        if r.type in (PAB, SSE)
+        else r
+        for r in prod
+    ]
+    found = messages("bucket-private-encrypted", add(linked, logs))
+    assert [m.split(";")[0] for m in found] == [
+        "bucket 'logs' has no public access block",
+        "bucket 'logs' has no default encryption",
+    ]

@@ -1,0 +1,40 @@
+"""policies.offline: the verdicts `docpipe plan` shows for a recorded stack."""
+
+from __future__ import annotations
+
+from policy_helpers import edit, resources
+
+from policies.offline import config_file_for, verdicts
+
+
+def test_prod_verdicts_with_its_example_config() -> None:
+    found = verdicts(resources("prod"), "prod")
+    assert found.config_file == config_file_for("prod")
+    assert found.report.passed
+    assert found.files_per_day == 100
+    assert found.cap_usd == 800
+    assert found.estimate_usd is not None and 600 < found.estimate_usd < 800
+    text = found.text()
+    assert text.startswith(
+        "Policy verdicts (policy config prod.json, 100 files/day): monthly estimate "
+        f"{found.estimate_usd:,.2f} USD, cap 800.00 USD"
+    )
+    assert "  ok   monthly-cost-cap" in text
+    assert text.endswith("pulumi up --policy-pack policies: would pass")
+
+
+def test_failing_stack_shows_the_refusal() -> None:
+    items = edit(
+        resources("dev"),
+        lambda r: r.type == "aws:rds/instance:Instance",
+        lambda p: p.update(publiclyAccessible=True),
+    )
+    found = verdicts(items, "dev", {"monthly-cost-cap": {"maxMonthlyUsd": 50}})
+    assert found.config_file is None
+    text = found.text()
+    assert (
+        "FAIL monthly-cost-cap (mandatory)" in text and "FAIL database-private-encrypted (mandatory)" in text
+    )
+    assert text.endswith("would be refused (2 mandatory)")
+    as_json = found.to_dict()
+    assert as_json["passed"] is False and as_json["maxMonthlyUsd"] == 50
