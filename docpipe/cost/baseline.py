@@ -121,7 +121,7 @@ def temporal(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook
     working = (
         f"{num(files)} files × (1 start + {num(per_file_activities)} activities{hb}) = "
         f"{num(actions)} actions, "
-        f"{num(included)} included → {action_working}; storage {num(active_gb_h)} active + "
+        f"{num(included)} included → billable {action_working}; storage {num(active_gb_h)} active + "
         f"{num(retained_gb_h)} retained GB-h = {num(storage_usd)}; plan max({num(minimum)}, "
         f"{num(share)} × usage) = {num(plan_fee)}"
     )

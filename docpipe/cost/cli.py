@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,10 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
         except (ConfigError, PriceBookError, ValueError, FileNotFoundError) as exc:
             print(f"docpipe {args.command}: {exc}", file=sys.stderr)
             return 2
+        except BrokenPipeError:  # `docpipe cost ... | head`: the reader left; not an error
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return 0
 
     return run
 

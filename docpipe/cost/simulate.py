@@ -254,22 +254,29 @@ class LambdaPool(Pool):
         self.poll = self.billed - s.shutdown_buffer_seconds
         self.cold_start = cold_start
         self.concurrency = concurrency
-        self.live: list[_Invocation] = []  # started and not yet at their deadline
+        self.live = 0  # started and not yet at their deadline (counts against concurrency)
+        self.starting = 0
+        self.idle: deque[_Invocation] = deque()  # idle pollers, longest-waiting first
         self.invocations = 0
 
-    def dispatch(self) -> None:
+    def _pop_idle(self) -> _Invocation | None:
         now = self.clock.now
+        while self.idle:
+            inv = self.idle.popleft()
+            if inv.alive and not inv.busy and now < inv.poll_end:
+                return inv
+        return None
+
+    def dispatch(self) -> None:
         while self.queue:
-            idle = [i for i in self.live if i.ready and not i.busy and i.alive and now < i.poll_end]
-            if not idle:
+            inv = self._pop_idle()  # the longest-waiting poller gets the task
+            if inv is None:
                 break
-            inv = min(idle, key=lambda i: i.idle_since)  # the longest-waiting poller gets the task
             self._assign(inv, self.queue.popleft())
         if not self.queue:
             return
-        starting = sum(1 for i in self.live if not i.ready)
-        want = len(self.queue) - starting
-        room = self.concurrency - len(self.live)
+        want = len(self.queue) - self.starting
+        room = self.concurrency - self.live
         for _ in range(max(0, min(want, room))):
             self._invoke()
 
@@ -277,15 +284,22 @@ class LambdaPool(Pool):
         now = self.clock.now
         ready_at = now + self.cold_start
         inv = _Invocation(poll_end=ready_at + self.poll)
-        self.live.append(inv)
+        self.live += 1
+        self.starting += 1
         self.invocations += 1
         self.clock.at(ready_at, self._ready, inv)
         self.clock.at(inv.poll_end, self._poll_end, inv)
         self.clock.at(ready_at + self.billed, self._end, inv)
 
+    def _idle(self, inv: _Invocation) -> None:
+        inv.busy = False
+        inv.idle_since = self.clock.now
+        self.idle.append(inv)
+
     def _ready(self, inv: _Invocation) -> None:
         inv.ready = True
-        inv.idle_since = self.clock.now
+        self.starting -= 1
+        self._idle(inv)
         self.dispatch()
 
     def _assign(self, inv: _Invocation, task: Task) -> None:
@@ -298,8 +312,7 @@ class LambdaPool(Pool):
             self.clock.at(now + task.duration, self._finish, inv, task)
 
     def _finish(self, inv: _Invocation, task: Task) -> None:
-        inv.busy = False
-        inv.idle_since = self.clock.now
+        self._idle(inv)
         self.stats.busy_seconds += task.duration
         self.on_done(task)
         self.dispatch()
@@ -313,7 +326,7 @@ class LambdaPool(Pool):
         inv.alive = False
 
     def _end(self, inv: _Invocation) -> None:
-        self.live.remove(inv)
+        self.live -= 1
         self.dispatch()
 
 
