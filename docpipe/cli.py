@@ -105,8 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
         "one worker per role as the stack places it, submit documents and show their progress.",
     )
     _stack(p, default="dev")
-    p.add_argument("paths", nargs="*", metavar="PATH", help="documents (default samples/)")
+    _sets(p)
+    p.add_argument("paths", nargs="*", metavar="PATH", help="documents or directories (default samples/)")
     p.add_argument("--keep-running", action="store_true", help="keep serving after the documents are done")
+    p.add_argument("--temporal-port", type=int, default=None, metavar="PORT", help="Temporal (default: free)")
+    p.add_argument("--ui-port", type=int, default=None, metavar="PORT", help="Temporal UI (default: free)")
+    p.add_argument("--valkey-port", type=int, default=None, metavar="PORT", help="Valkey (default: free)")
+    p.add_argument("--offline", action="store_true", help="offline backends even where keys are set")
     _json(p)
     p.set_defaults(handler="docpipe.local.dev:run")
 

@@ -1,0 +1,237 @@
+"""`docpipe dev`: the whole pipeline on this machine, on embedded services, in one command.
+
+1. Temporal dev server (with its UI), PostgreSQL and Valkey, their data under `.docpipe/`.
+2. One `docpipe worker ROLE` process per role of the stack's PlacementPlan, with the stack's backends
+   (offline ones where a hosted backend has no credentials here, said per role).
+3. The documents (default `samples/`): those already stored are skipped, the others started and
+   followed stage by stage; then a results table and the Temporal UI address.
+4. Exit (or keep serving with --keep-running). Ctrl-C / SIGTERM stop every process it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from docpipe.config import ConfigError
+from docpipe.local.display import PlainDisplay, RichDisplay, make_display, print_results, roles_lines
+from docpipe.local.home import HOME_ENV, resolve_home
+from docpipe.local.inputs import InputError, collect
+from docpipe.local.progress import DocProgress, follow, mark_skipped
+from docpipe.local.rows import read_rows
+from docpipe.local.services import PortInUse, ServiceError
+from docpipe.local.stack import LocalStack
+from docpipe.local.state import AlreadyRunning
+from docpipe.local.supervisor import Supervisor, SupervisorError
+
+EXIT_OK, EXIT_FAILED_DOCS, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _port_advice(err: PortInUse) -> str:
+    text = str(err)
+    service = text.split(":", 1)[0]
+    flag = (
+        "--valkey-port"
+        if service == "Valkey"
+        else "--ui-port"
+        if service.endswith("UI")
+        else "--temporal-port"
+    )
+    port = next((w for w in text.replace(":", " ").split() if w.isdigit()), "?")
+    return (
+        f"docpipe dev: {service}: port {port} is already in use.\n"
+        f"  Leave {flag} out to use a free port, or pick another: docpipe dev {flag} <PORT>\n"
+        f"  To see what holds it: ss -ltnp 'sport = :{port}'"
+    )
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    # Further signals are ignored while everything stops (bounded by the workers' grace period).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _check_workers(supervisor: Supervisor) -> None:
+    failed = supervisor.failures()
+    if failed:
+        name, why = next(iter(failed.items()))
+        raise SupervisorError(f"{name} {why}:\n{supervisor[name].tail()}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `docpipe dev`; returns 0 when every document is stored, 1 if any failed, 2 on set-up errors."""
+    t0 = time.monotonic()
+    out: IO[str] = sys.stderr if args.json else sys.stdout  # with --json, stdout holds only the JSON
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+
+    from docpipe.plan import build_plan
+    from docpipe.stackfile import load_stack, project_root
+
+    try:
+        root = project_root()
+    except FileNotFoundError:
+        root = Path.cwd()
+    try:
+        config, _ = load_stack(args.stack, overrides=getattr(args, "sets", []), placeholder_secrets=True)
+        inputs = collect(args.paths or [root / "samples"])
+    except (ConfigError, InputError) as err:
+        print(f"docpipe dev: {err}", file=sys.stderr)
+        return EXIT_SETUP
+    if not inputs.documents:
+        print("docpipe dev: no documents to submit", file=sys.stderr)
+        return EXIT_SETUP
+    plan = build_plan(config)
+    home = resolve_home(root)
+
+    def say(text: str) -> None:
+        print(text, file=out, flush=True)
+
+    display: PlainDisplay | RichDisplay | None = None
+
+    def event(message: str) -> None:
+        if display is not None:
+            display.note(message)
+        else:
+            say(f"  {message}")
+
+    stack = LocalStack(
+        home,
+        plan,
+        temporal_port=args.temporal_port,
+        ui_port=args.ui_port,
+        valkey_port=args.valkey_port,
+        offline=args.offline,
+        on_event=event,
+    )
+    docs = [DocProgress(path, ref) for path, ref in inputs.documents]
+    code = EXIT_OK
+    try:
+        say(f"docpipe dev · stack {plan.stack} (tier {config.tier}) · data in {home.display()}")
+        stack.start_services()
+        for line in stack.leftovers:
+            say(f"  stopped a leftover of an earlier run: {line}")
+        say(
+            f"  Temporal {stack.temporal.address} (UI {stack.temporal.ui_url}) · PostgreSQL in "
+            f"{home.display()}postgres · Valkey {stack.valkey.url}  [{time.monotonic() - t0:.1f} s]"
+        )
+        todo = mark_skipped(docs, read_rows(stack.postgres.url, [d.sha256 for d in docs]))
+        if not todo and not args.keep_running:
+            # Nothing to run: no workers needed to say so.
+            say(f"  all {len(docs)} documents are already in PostgreSQL; no workers started")
+            print_results(docs, out, rich=out.isatty())
+            code = _summary(docs, stack, say, time.monotonic() - t0, keep=False)
+            if args.json:
+                print(json.dumps(_json(docs, stack, time.monotonic() - t0), indent=2))
+            return code
+        say(f"  starting {len(plan.roles)} workers, one per role (logs in {home.display()}logs/) …")
+        stack.start_workers()
+        stack._write_state()
+        for line in roles_lines(stack.roles, stack.supervisor.pids()):
+            say(line)
+        for r in stack.roles:
+            if r.fallback:
+                say(f"  offline fallback · {r.fallback}")
+        if inputs.duplicates:
+            for path, first in inputs.duplicates:
+                say(f"  {path.name}: same content as {first.name}, submitted once")
+        skipped = len(docs) - len(todo)
+        say(
+            f"  workers ready [{time.monotonic() - t0:.1f} s] · submitting {len(todo)} documents"
+            + (f" ({skipped} already stored: skipped)" if skipped else "")
+        )
+
+        display = make_display(out)
+        try:
+            asyncio.run(_follow(stack, docs, display))
+        finally:
+            display.close()
+        rich = isinstance(display, RichDisplay)
+        display = None
+        print_results(docs, out, rich)
+        code = _summary(docs, stack, say, time.monotonic() - t0, args.keep_running)
+        if args.json:
+            print(json.dumps(_json(docs, stack, time.monotonic() - t0), indent=2))
+        if args.keep_running:
+            say("serving until Ctrl-C")
+            while True:
+                time.sleep(0.5)
+                _check_workers(stack.supervisor)
+    except KeyboardInterrupt:
+        display = None
+        say("interrupted: stopping workers and services …")
+        code = EXIT_INTERRUPTED
+    except PortInUse as err:
+        print(_port_advice(err), file=sys.stderr)
+        code = EXIT_SETUP
+    except AlreadyRunning as err:
+        print(f"docpipe dev: {err}", file=sys.stderr)
+        code = EXIT_SETUP
+    except (ServiceError, SupervisorError) as err:
+        print(f"docpipe dev: {err}", file=sys.stderr)
+        code = EXIT_SETUP
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        display = None
+        stack.stop()
+        if code == EXIT_INTERRUPTED:
+            say(f"stopped; runs in flight resume on the next `docpipe dev` ({HOME_ENV}={home.root})")
+    return code
+
+
+async def _follow(stack: LocalStack, docs: list[DocProgress], display: PlainDisplay | RichDisplay) -> None:
+    client = await stack.client()
+    await follow(
+        client,
+        stack.settings(),
+        docs,
+        stack.postgres.url,
+        display=display,
+        check=lambda: _check_workers(stack.supervisor),
+    )
+
+
+def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: float, keep: bool) -> int:
+    new = sum(d.outcome == "stored" for d in docs)
+    skipped = sum(d.outcome == "skipped" for d in docs)
+    failed = [d for d in docs if d.outcome in {"failed", "error"}]
+    stored_total = new + sum(
+        d.outcome == "skipped" and d.row is not None and d.row.status == "stored" for d in docs
+    )
+    say(
+        f"{len(docs)} documents: {new} stored now, {skipped} skipped (already in PostgreSQL), "
+        f"{len(failed)} failed · {stored_total}/{len(docs)} stored · {seconds:.1f} s"
+    )
+    say(f"Temporal UI: {stack.ui_url}" + ("" if keep else "  (up while this runs: --keep-running keeps it)"))
+    say("Counts and failures later: docpipe status")
+    return EXIT_FAILED_DOCS if failed else EXIT_OK
+
+
+def _json(docs: list[DocProgress], stack: LocalStack, seconds: float) -> dict[str, Any]:
+    return {
+        "stack": stack.plan.stack,
+        "home": str(stack.home.root),
+        "temporalAddress": stack.temporal.address,
+        "temporalUi": stack.ui_url,
+        "wallSeconds": round(seconds, 3),
+        "workers": {
+            r.role: {
+                "target": r.target,
+                "backend": r.backend,
+                "stackBackend": r.stack_backend,
+                "fallback": r.fallback,
+            }
+            for r in stack.roles
+        },
+        "documents": [d.to_dict() for d in docs],
+        "counts": {o: sum(d.outcome == o for d in docs) for o in ("stored", "skipped", "failed", "error")},
+    }

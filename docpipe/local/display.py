@@ -1,0 +1,198 @@
+"""What `docpipe dev` prints: a live table on a terminal (rich), plain lines elsewhere (CI, pipes).
+
+Both show the same facts: per document, the stage it is in and how long each stage took; then a
+results table (document, type, enriched, stored row, time per stage) and the Temporal UI address.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import IO, Any
+
+from docpipe.local.progress import DocProgress
+from docpipe.local.realize import LocalRole
+from docpipe.local.rows import STAGES
+
+STAGE_TITLES = {"extraction": "extract", "analysis": "analyse", "enrichment": "enrich", "storage": "store"}
+
+
+def _ms(ms: float | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms / 1000:.1f} s" if ms >= 1000 else f"{ms:.0f} ms"
+
+
+def outcome_text(d: DocProgress) -> str:
+    if d.outcome == "skipped":
+        assert d.row is not None
+        if d.row.status == "stored":
+            return "skipped: already stored"
+        return f"skipped: failed earlier ({d.row.failed_stage}: {d.row.reason})"
+    if d.outcome == "stored":
+        return "stored" + (" (resumed)" if d.resumed else "")
+    if d.outcome == "failed":
+        stage = d.row.failed_stage if d.row else None
+        return f"failed at {stage or '?'}: {d.reason}"
+    if d.outcome == "error":
+        return f"error: {d.reason}"
+    return d.outcome
+
+
+def stage_cells(d: DocProgress, now: float) -> list[str]:
+    """One cell per stage: final time (from the workflow), live time, or a marker."""
+    cells = []
+    final = d.stage_ms()
+    finished = d.done
+    for s in STAGES:
+        if s in final:
+            cells.append(_ms(final[s]))
+        elif s == d.stage and not finished and d.stage_started is not None:
+            cells.append(f"▸ {now - d.stage_started:.1f} s")
+        elif s in d.seen:
+            cells.append(f"✓ {d.seen[s]:.1f} s")
+        elif finished or (s == "enrichment" and d.stage == "storage"):
+            cells.append("—")
+        else:
+            cells.append("·")
+    return cells
+
+
+class PlainDisplay:
+    """A line per event, with the time since start: readable in CI logs and when piped."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.t0 = time.monotonic()
+
+    def _print(self, text: str) -> None:
+        print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", file=self.stream, flush=True)
+
+    def changed(self, d: DocProgress) -> None:
+        name = f"{d.ref.filename:<24}"
+        if d.outcome == "skipped":
+            self._print(f"{name} {outcome_text(d)}")
+        elif d.outcome == "running" and d.stage == "queued":
+            self._print(f"{name} {'resumed' if d.resumed else 'started'} {d.workflow_id[:16]}…")
+        elif d.outcome == "running":
+            self._print(f"{name} {d.stage}")
+        else:
+            self._print(f"{name} {outcome_text(d)} ({d.elapsed():.1f} s)")
+
+    def tick(self) -> None:
+        pass
+
+    def note(self, message: str) -> None:
+        self._print(message)
+
+    def close(self) -> None:
+        pass
+
+
+class RichDisplay:
+    """A live table redrawn a few times a second; notes scroll above it."""
+
+    def __init__(self, console: Any) -> None:
+        from rich.live import Live
+
+        self.console = console
+        self.docs: dict[str, DocProgress] = {}
+        self.t0 = time.monotonic()
+        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+        self.live.start()
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        now = time.monotonic()
+        table = Table(title=f"docpipe dev · {now - self.t0:.1f} s", title_justify="left", expand=False)
+        table.add_column("document")
+        for s in STAGES:
+            table.add_column(STAGE_TITLES[s], justify="right")
+        table.add_column("")
+        for d in self.docs.values():
+            style = {"stored": "green", "failed": "red", "error": "red", "skipped": "dim"}.get(d.outcome)
+            table.add_row(d.ref.filename, *stage_cells(d, now), outcome_text(d), style=style)
+        return table
+
+    def changed(self, d: DocProgress) -> None:
+        self.docs[d.sha256] = d
+        self.live.update(self._render())
+
+    def tick(self) -> None:
+        self.live.update(self._render())
+
+    def note(self, message: str) -> None:
+        self.live.console.print(message)
+
+    def close(self) -> None:
+        self.live.stop()
+
+
+def make_display(stream: IO[str]) -> PlainDisplay | RichDisplay:
+    """Rich on an interactive terminal, plain lines otherwise."""
+    if stream.isatty():
+        try:
+            from rich.console import Console
+
+            console = Console(file=stream)
+            if console.is_terminal and not console.is_dumb_terminal:
+                return RichDisplay(console)
+        except ImportError:
+            pass
+    return PlainDisplay(stream)
+
+
+# --- static parts: the header and the results table ---------------------------------------------
+
+
+def roles_lines(roles: Sequence[LocalRole], pids: dict[str, int]) -> list[str]:
+    lines = [f"  {'role':<11} {'cloud target':<13} {'runs here as':<16} pid"]
+    for r in roles:
+        pid = pids.get(f"worker-{r.role}")
+        lines.append(f"  {r.role:<11} {r.target:<13} {r.backend or '—':<16} {pid or '?'}")
+    return lines
+
+
+def results_rows(docs: Sequence[DocProgress]) -> list[list[str]]:
+    rows = []
+    for d in docs:
+        r = d.row
+        ms = d.stage_ms()
+        rows.append(
+            [
+                d.ref.filename,
+                (r.document_type if r else None) or "—",
+                ("yes" if r.enriched else "no") if r else "—",
+                r.row_id if r else "—",
+                *[_ms(ms[s]) if s in ms else "—" for s in STAGES],
+                outcome_text(d),
+            ]
+        )
+    return rows
+
+
+RESULT_HEADERS = ["document", "type", "enriched", "row (sha256)", *STAGE_TITLES.values(), "outcome"]
+
+
+def print_results(docs: Sequence[DocProgress], stream: IO[str], rich: bool) -> None:
+    rows = results_rows(docs)
+    if rich:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="results", title_justify="left")
+        for i, h in enumerate(RESULT_HEADERS):
+            table.add_column(h, justify="right" if 4 <= i < 8 else "left")
+        for d, row in zip(docs, rows, strict=True):
+            style = {"failed": "red", "error": "red", "skipped": "dim"}.get(d.outcome)
+            table.add_row(*row, style=style)
+        Console(file=stream).print(table)
+        return
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(RESULT_HEADERS)]
+    line = "  ".join(h.ljust(w) for h, w in zip(RESULT_HEADERS, widths, strict=True))
+    print(line.rstrip(), file=stream)
+    print("  ".join("-" * w for w in widths), file=stream)
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=stream)

@@ -1,0 +1,215 @@
+"""The local realizer: a stack's PlacementPlan as one `docpipe worker ROLE` process per role.
+
+Whatever a role's cloud target (ec2, cloudrun, lambda), locally it is a long-running worker process
+polling the same task queue with the same Worker Deployment name — so the workflow sees exactly the
+queues and versions it would see in the cloud. Backends follow the stack; a hosted backend whose
+credentials are not in this environment falls back to its offline counterpart, and says so.
+
+On a laptop there is no VPC boundary, so every activity role reaches the local Valkey (in the cloud
+only VPC-attached roles do: the plan's `uses_cache`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+from docpipe.config import StackConfig
+from docpipe.plan import PlacementPlan, RolePlacement
+from workers.contract import DEFAULT_BUILD_ID, Env
+
+# Variables the local realizer owns: a user's own values would point workers elsewhere.
+_OWNED_PREFIXES = ("DOCPIPE_", "TEMPORAL_")
+LOCAL_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Addresses of the local services, as workers reach them."""
+
+    temporal_address: str
+    namespace: str
+    database_url: str
+    valkey_url: str | None
+    payload_dir: Path
+    temporal_profile: Path | None = None
+
+
+@dataclass
+class LocalRole:
+    role: str
+    target: str  # the cloud target this process stands in for
+    backend: str | None  # the backend this process runs (after any fallback)
+    stack_backend: str | None  # the backend the stack asked for
+    env: dict[str, str] = field(default_factory=dict)  # the variables docpipe sets (no inherited ones)
+    fallback: str | None = None  # why the stack's backend was replaced, when it was
+
+    def full_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The process environment: this machine's, minus docpipe/Temporal settings, plus ours."""
+        src = os.environ if base is None else base
+        env = {k: v for k, v in src.items() if not k.startswith(_OWNED_PREFIXES)}
+        env.update(self.env)
+        return env
+
+
+def _aws_credentials(env: Mapping[str, str]) -> bool:
+    """Credentials boto3 would find without a network call (instance metadata is not probed)."""
+    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        return True
+    if any(env.get(k) for k in ("AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE")):
+        return True
+    if env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
+        return True
+    creds = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or Path.home() / ".aws" / "credentials")
+    return creds.is_file()
+
+
+def _reachable(url: str, timeout: float = 0.5) -> bool:
+    parsed = urlparse(url if "://" in url else f"http://{url}")
+    try:
+        with socket.create_connection((parsed.hostname or "localhost", parsed.port or 80), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _missing(env: Mapping[str, str], name: str) -> str | None:
+    return None if env.get(name) else f"{name} is not set"
+
+
+def _analysis_fallback(config: StackConfig, env: Mapping[str, str]) -> str | None:
+    """Why the stack's model provider cannot run here (None when it can)."""
+    a = config.backends.analysis
+    if a.provider == "bedrock":
+        if not _aws_credentials(env):
+            return "no AWS credentials for Bedrock (AWS_PROFILE, AWS_ACCESS_KEY_ID or ~/.aws/credentials)"
+        return None
+    if a.provider == "anthropic":
+        if not env.get(Env.ANTHROPIC_API_KEY):
+            return f"{Env.ANTHROPIC_API_KEY} is not set"
+        if not _installed("anthropic"):
+            return "the anthropic extra is not installed (pip install 'docpipe[anthropic]')"
+        return None
+    if a.provider == "openai":
+        if not env.get(Env.OPENAI_API_KEY):
+            return f"{Env.OPENAI_API_KEY} is not set"
+        if not _installed("openai"):
+            return "the openai extra is not installed (pip install 'docpipe[openai]')"
+        return None
+    host = env.get(Env.OLLAMA_HOST) or a.ollama_host
+    if not _installed("ollama"):
+        return "the ollama extra is not installed (pip install 'docpipe[ollama]')"
+    if not _reachable(host):
+        return f"no Ollama server answers at {host}"
+    return None
+
+
+def _role_backend(
+    p: RolePlacement, config: StackConfig, env: Mapping[str, str], offline: bool
+) -> tuple[str | None, dict[str, str], str | None]:
+    """(backend run locally, its env vars, why it fell back) for one role."""
+    b = config.backends
+    why: str | None = None
+    if p.role == "extraction":
+        kind: str = b.extraction.kind
+        if kind == "unstructured-api":
+            why = "--offline" if offline else _missing(env, Env.UNSTRUCTURED_API_KEY)
+            if why is None:
+                return (
+                    kind,
+                    {
+                        Env.EXTRACTION_BACKEND: kind,
+                        Env.UNSTRUCTURED_API_URL: env.get(Env.UNSTRUCTURED_API_URL)
+                        or b.extraction.server_url,
+                        Env.UNSTRUCTURED_STRATEGY: b.extraction.strategy,
+                        Env.UNSTRUCTURED_SPLIT_PDF_PAGE: str(b.extraction.split_pdf_page).lower(),
+                    },
+                    None,
+                )
+        return "local", {Env.EXTRACTION_BACKEND: "local"}, why
+    if p.role == "analysis":
+        common = {Env.MAX_CONCURRENT_MODEL_CALLS: str(b.analysis.max_concurrent_calls)}
+        if b.analysis.kind == "strands":
+            why = "--offline" if offline else _analysis_fallback(config, env)
+            if why is None:
+                out = {
+                    **common,
+                    Env.ANALYSIS_BACKEND: "strands",
+                    Env.MODEL_PROVIDER: b.analysis.provider,
+                    Env.OLLAMA_HOST: env.get(Env.OLLAMA_HOST) or b.analysis.ollama_host,
+                }
+                if b.analysis.model_id:
+                    out[Env.MODEL_ID] = b.analysis.model_id
+                region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+                if b.analysis.provider == "bedrock" and not region:
+                    out["AWS_REGION"] = config.aws_region
+                return f"strands/{b.analysis.provider}", out, None
+        return "heuristic", {**common, Env.ANALYSIS_BACKEND: "heuristic"}, why
+    if p.role == "enrichment":
+        common = {
+            Env.ENRICHMENT_TIMEOUT_SECONDS: str(b.enrichment.timeout_seconds),
+            Env.MAX_CONCURRENT_SANDBOXES: str(b.enrichment.max_concurrent_sandboxes),
+        }
+        if b.enrichment.kind == "e2b":
+            why = "--offline" if offline else _missing(env, Env.E2B_API_KEY)
+            if why is None:
+                return "e2b", {**common, Env.ENRICHMENT_BACKEND: "e2b"}, None
+        return "local-sandbox", {**common, Env.ENRICHMENT_BACKEND: "local-sandbox"}, why
+    if p.role == "storage":
+        return "postgres", {}, None
+    return None, {}, None
+
+
+def realize(
+    plan: PlacementPlan,
+    endpoints: Endpoints,
+    env: Mapping[str, str] | None = None,
+    *,
+    offline: bool = False,
+    build_id: str = DEFAULT_BUILD_ID,
+    grace_seconds: float = LOCAL_GRACE_SECONDS,
+) -> list[LocalRole]:
+    """One LocalRole per role of the plan, in pipeline order."""
+    src = os.environ if env is None else env
+    out = []
+    for p in plan:
+        backend, backend_env, why = _role_backend(p, plan.config, src, offline)
+        role_env = {
+            "TEMPORAL_ADDRESS": endpoints.temporal_address,
+            "TEMPORAL_NAMESPACE": endpoints.namespace,
+            Env.ROLE: p.role,
+            Env.STACK: plan.stack,
+            Env.BUILD_ID: build_id,
+            Env.DEPLOYMENT_NAME: p.deployment_name,
+            Env.SHUTDOWN_GRACE_SECONDS: f"{grace_seconds:g}",
+            Env.PAYLOAD_DIR: str(endpoints.payload_dir),
+            **backend_env,
+        }
+        if endpoints.temporal_profile is not None:
+            role_env["TEMPORAL_CONFIG_FILE"] = str(endpoints.temporal_profile)
+        if p.activity_timeout_seconds is not None:
+            role_env[Env.ACTIVITY_TIMEOUT_SECONDS] = str(p.activity_timeout_seconds)
+        if p.role == "storage":
+            role_env[Env.DATABASE_URL] = endpoints.database_url
+        elif p.role != "workflow" and endpoints.valkey_url:
+            role_env[Env.VALKEY_URL] = endpoints.valkey_url
+        stack_backend = p.backend
+        fallback = None
+        if why is not None:
+            fallback = f"{p.role}: stack backend {stack_backend}, but {why} → {backend} (offline)"
+            if why == "--offline":
+                fallback = f"{p.role}: --offline → {backend} instead of {stack_backend}"
+        out.append(LocalRole(p.role, p.target, backend, stack_backend, role_env, fallback))
+    return out

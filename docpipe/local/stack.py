@@ -1,0 +1,260 @@
+"""LocalStack: the embedded services plus one supervised worker process per role, as one object.
+
+    with LocalStack(home, plan) as stack:        # services, then workers (each ready), state file
+        client = await stack.client()
+        stack.kill_worker("analysis")            # SIGKILL its process group; the supervisor restarts it
+        stack.restart_service("temporal")        # same port, same database file
+
+`docpipe dev` is a thin display around this; the fault suites drive the same methods.
+Stop order matters: workers drain first (their in-flight activities finish or are handed back to
+Temporal), then Valkey, Temporal and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+from docpipe.local.home import HOME_ENV, Home
+from docpipe.local.realize import LOCAL_GRACE_SECONDS, Endpoints, LocalRole, realize
+from docpipe.local.services import (
+    Postgres,
+    TemporalDevServer,
+    Valkey,
+    ensure_port_free,
+    free_port,
+    temporal_binary,
+)
+from docpipe.local.state import DevState, clear_state, prune_pg_handles, reap_leftovers, write_state
+from docpipe.local.supervisor import ProcessSpec, Supervisor
+from docpipe.plan import PlacementPlan
+from workers.contract import ROLES
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from workers.settings import Settings
+
+ServiceName = Literal["temporal", "postgres", "valkey"]
+NAMESPACE = "default"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class TemporalWithUI(TemporalDevServer):
+    """The dev server with its Web UI (services.TemporalDevServer starts it headless)."""
+
+    def start(self) -> Self:
+        if self._proc is not None:
+            return self
+        self.port = self.port or free_port(self.host)
+        self.ui_port = self.ui_port or free_port(self.host)
+        ensure_port_free(self.name, self.port, self.host)
+        ensure_port_free(f"{self.name} UI", self.ui_port, self.host)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            temporal_binary(), "server", "start-dev",
+            "--ip", self.host, "--port", str(self.port), "--ui-port", str(self.ui_port),
+            "--db-filename", str(self.data_dir / "temporal.db"), "--namespace", self.namespace,
+            "--log-level", "warn",
+        ]  # fmt: skip
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready()
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+
+def worker_name(role: str) -> str:
+    return f"worker-{role}"
+
+
+class LocalStack:
+    def __init__(
+        self,
+        home: Home,
+        plan: PlacementPlan,
+        *,
+        temporal_port: int | None = None,
+        ui_port: int | None = None,
+        valkey_port: int | None = None,
+        offline: bool = False,
+        env: Mapping[str, str] | None = None,
+        grace_seconds: float = LOCAL_GRACE_SECONDS,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.home = home.create()
+        self.plan = plan
+        self.offline = offline
+        self.grace_seconds = grace_seconds
+        self._env = dict(os.environ if env is None else env)
+        # Every child inherits this marker: leftovers of a killed run can be found by it.
+        self._env[HOME_ENV] = str(home.root)
+        os.environ[HOME_ENV] = str(home.root)  # services start from this process's environment
+        self.on_event = on_event or (lambda _msg: None)
+        self.temporal = TemporalWithUI(
+            home.temporal_dir, port=temporal_port, ui_port=ui_port, namespace=NAMESPACE
+        )
+        self.postgres = Postgres(home.postgres_dir)
+        self.valkey = Valkey(port=valkey_port, data_dir=home.valkey_dir)
+        self.supervisor = Supervisor(on_event=self.on_event)
+        self.roles: list[LocalRole] = []
+        self.leftovers: list[str] = []
+        self._owns_state = False
+
+    # --- addresses ------------------------------------------------------------------------------
+    @property
+    def ui_url(self) -> str:
+        return f"{self.temporal.ui_url}/namespaces/{NAMESPACE}/workflows"
+
+    def endpoints(self) -> Endpoints:
+        return Endpoints(
+            temporal_address=self.temporal.address,
+            namespace=NAMESPACE,
+            database_url=self.postgres.url,
+            valkey_url=self.valkey.url,
+            payload_dir=self.home.payload_dir,
+            temporal_profile=self.home.temporal_profile,
+        )
+
+    def settings(self) -> Settings:
+        """Worker settings as the workflow role sees them (queue prefix, payload dir) for clients."""
+        from workers.settings import Settings
+
+        return Settings.from_env(self.roles[0].env if self.roles else {})
+
+    async def client(self) -> Client:
+        """A Temporal client with the workers' data converter (payloads in .docpipe/payloads)."""
+        from temporalio.client import Client
+
+        from workers.payloads import data_converter
+
+        return await Client.connect(
+            self.temporal.address, namespace=NAMESPACE, data_converter=data_converter(self.settings())
+        )
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self, ready_timeout: float = 120.0) -> Self:
+        try:
+            self.start_services()
+            self.start_workers(ready_timeout)
+            self._write_state()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_services(self) -> None:
+        self.leftovers = reap_leftovers(self.home)
+        self.temporal.start()
+        prune_pg_handles(self.home.postgres_dir)
+        self.postgres.start()
+        self.valkey.start()
+        self.home.temporal_profile.write_text(
+            "# The local Temporal of `docpipe dev` (TEMPORAL_CONFIG_FILE=this file temporal workflow list)\n"
+            f'[profile.default]\naddress = "{self.temporal.address}"\nnamespace = "{NAMESPACE}"\n'
+        )
+
+    def start_workers(self, ready_timeout: float = 120.0) -> None:
+        self.roles = realize(self.plan, self.endpoints(), self._env, offline=self.offline)
+        for lr in self.roles:
+            env = lr.full_env(self._env)
+            env[HOME_ENV] = str(self.home.root)
+            env["PYTHONUNBUFFERED"] = "1"
+            self.supervisor.add(
+                ProcessSpec(
+                    name=worker_name(lr.role),
+                    argv=[sys.executable, "-m", "docpipe.cli", "worker", lr.role],
+                    env=env,
+                    log_path=self.home.worker_log(lr.role),
+                    ready_text=f"docpipe worker {lr.role} ready",
+                    cwd=ROOT,
+                )
+            )
+        for lr in self.roles:
+            self.supervisor.start(worker_name(lr.role))
+        self.supervisor.wait_ready([worker_name(r) for r in ROLES], ready_timeout)
+        self.supervisor.start_monitor()
+
+    def stop(self) -> None:
+        """Workers first (drain), then the services. Safe to call twice."""
+        try:
+            self.supervisor.stop_all(self.grace_seconds + 5)
+        finally:
+            for service in (self.valkey, self.temporal, self.postgres):
+                try:
+                    service.stop()
+                except Exception as err:
+                    self.on_event(f"{service.name} did not stop cleanly: {err}")
+            if self._owns_state:
+                clear_state(self.home)
+                self._owns_state = False
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _write_state(self) -> None:
+        self._owns_state = True
+        children = dict(self.supervisor.pids())
+        if self.temporal.pid:
+            children["temporal"] = self.temporal.pid
+        write_state(
+            self.home,
+            DevState(
+                pid=os.getpid(),
+                stack=self.plan.stack,
+                started=time.time(),
+                temporal_address=self.temporal.address,
+                temporal_ui=self.ui_url,
+                database_url=self.postgres.url,
+                valkey_url=self.valkey.url,
+                children=children,
+            ),
+        )
+
+    # --- faults and restarts (fault suites, target flips) ---------------------------------------
+    def worker_pid(self, role: str) -> int | None:
+        return self.supervisor[worker_name(role)].pid
+
+    def kill_worker(self, role: str, sig: int = signal.SIGKILL) -> int | None:
+        """Signal one role's worker group; after an exit the supervisor starts a new one."""
+        return self.supervisor.kill(worker_name(role), sig)
+
+    def restart_worker(self, role: str) -> None:
+        self.supervisor.restart(worker_name(role), grace=self.grace_seconds + 5)
+
+    def wait_workers_ready(self, timeout: float = 60.0) -> None:
+        self.supervisor.wait_ready([worker_name(r) for r in ROLES], timeout)
+
+    def service(self, name: ServiceName) -> Any:
+        return {"temporal": self.temporal, "postgres": self.postgres, "valkey": self.valkey}[name]
+
+    def stop_service(self, name: ServiceName) -> None:
+        self.service(name).stop()
+
+    def start_service(self, name: ServiceName) -> None:
+        """Start a stopped service again on the same port / data directory (workers keep their env)."""
+        svc = self.service(name)
+        if name == "postgres":
+            prune_pg_handles(self.home.postgres_dir)
+        svc.start()
+        if name in {"temporal", "valkey"}:
+            self._write_state()
+
+    def restart_service(self, name: ServiceName) -> None:
+        self.stop_service(name)
+        self.start_service(name)
