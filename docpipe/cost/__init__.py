@@ -7,6 +7,12 @@ The public API, for the CLI and the policy pack (import-light: no matplotlib, no
     est.total_monthly_usd, est.components      # each Component: name, role, usd, working
     est.top_drivers(3)                         # most expensive line items
     est.burst("extraction").usd_per_hour       # worst case: max instances / concurrency for an hour
+
+Not priced (small at docpipe's volumes, or not decided by placement): CloudWatch logs and metrics,
+ECR / Artifact Registry storage, Secrets Manager, data transfer out of AWS (Cloud Run → S3/RDS),
+Lambda INIT time and provisioned concurrency, Cloud Run instance start-up seconds, taxes. The
+closed form uses the month's mean arrival rate; `docpipe simulate` plays the diurnal and bursty
+profiles.
 """
 
 from __future__ import annotations
