@@ -31,6 +31,7 @@ from docpipe.presets import deep_merge, preset_activities
 PROJECT_FILE = "Pulumi.yaml"
 # Provider config read by docpipe besides its own namespace.
 AWS_REGION_KEY = "aws:region"
+PRICES_PREFIX = "prices."
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,12 @@ def flat_from_stack_file(
             and isinstance(namespaced[path], dict)
         ):
             raise ConfigError(stack, [f"--set {path}: is a map; set one of its keys ({path}.KEY=VALUE)"])
-        _set_path(namespaced, path, value)
+        if path.startswith(PRICES_PREFIX):
+            # Price keys are dotted names themselves (lambda.gbSecond.arm64): one key, not a path.
+            prices = namespaced.setdefault("prices", {})
+            prices[path.removeprefix(PRICES_PREFIX)] = value
+        else:
+            _set_path(namespaced, path, value)
     flat = {k: _encode(v) for k, v in values.items() if not k.startswith(f"{NAMESPACE}:")}
     flat.update({f"{NAMESPACE}:{k}": _encode(v) for k, v in namespaced.items()})
     if placeholder_secrets:

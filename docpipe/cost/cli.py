@@ -14,31 +14,14 @@ from docpipe.config import ConfigError, StackConfig
 from docpipe.cost.estimate import estimate
 from docpipe.cost.model import Component, Estimate, num, usd
 from docpipe.cost.pricebook import PriceBookError
-from docpipe.stackfile import load_stack, parse_set
+from docpipe.stackfile import load_stack
 from workers.contract import ACTIVITY_ROLES, ROLES
-
-PRICE_PREFIX = "prices."
-
-
-def _split_sets(sets: list[str]) -> tuple[list[str], dict[str, float]]:
-    """`--set prices.KEY=VALUE` are price overrides (their keys contain dots); the rest is config."""
-    config_sets: list[str] = []
-    prices: dict[str, float] = {}
-    for assignment in sets:
-        path, value = parse_set(assignment)
-        if path.startswith(PRICE_PREFIX):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise PriceBookError(f"--set {assignment!r}: a price must be a number")
-            prices[path.removeprefix(PRICE_PREFIX)] = float(value)
-        else:
-            config_sets.append(assignment)
-    return config_sets, prices
 
 
 def _load(stack: str, sets: list[str]) -> tuple[StackConfig, dict[str, float]]:
-    config_sets, prices = _split_sets(sets)
-    config, _ = load_stack(stack, overrides=config_sets, placeholder_secrets=True)
-    return config, prices
+    """The stack's config with `--set` applied; `--set prices.KEY=V` lands in config.prices."""
+    config, _ = load_stack(stack, overrides=sets, placeholder_secrets=True)
+    return config, {}
 
 
 def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
