@@ -65,7 +65,8 @@ def _aws_credentials(env: Mapping[str, str]) -> bool:
         return True
     if env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI") or env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"):
         return True
-    creds = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or Path.home() / ".aws" / "credentials")
+    home = Path(env["HOME"]) if env.get("HOME") else Path.home()
+    creds = Path(env.get("AWS_SHARED_CREDENTIALS_FILE") or home / ".aws" / "credentials")
     return creds.is_file()
 
 

