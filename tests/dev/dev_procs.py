@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -88,10 +89,8 @@ class DevProcess:
     def kill(self) -> None:
         """Last resort for a hung test: everything that carries this data dir goes."""
         for pid in [self.proc.pid, *processes_of(self.home)]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
     def json(self) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(self.stdout)

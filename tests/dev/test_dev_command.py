@@ -12,8 +12,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from dev_procs import ROOT, DevProcess, describe, dev_env, run_dev, wait_gone
+
 from docpipe.local.home import Home
 from docpipe.local.services import Postgres, TemporalDevServer
 from docpipe.local.state import processes_of
