@@ -1,0 +1,160 @@
+"""The document bucket and the starter function its uploads trigger.
+
+Private (public access block, bucket-owner objects), encrypted (SSE-S3, bucket key) and versioned.
+Every `ObjectCreated` event invokes a small Lambda from the worker image (command
+`workers.starter.handler`) that starts the document's workflow; the workflow id comes from the
+document's sha256, so a re-upload does not start a second run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.common import assume_role_policy, child, policy_document, statement, tags
+
+STARTER_COMMAND = "workers.starter.handler"
+
+
+class DocumentBucket(pulumi.ComponentResource):
+    """The private, encrypted, versioned S3 bucket for documents and large payloads."""
+
+    name: pulumi.Output[str]
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, stack: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("docpipe:baseline:DocumentBucket", name, {}, opts)
+        bucket = aws.s3.Bucket(
+            f"{name}-bucket",
+            bucket_prefix=f"docpipe-{stack}-",
+            force_destroy=False,
+            tags=tags(stack, "bucket"),
+            opts=child(self),
+        )
+        self.bucket = bucket
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child(self),
+        )
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership",
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child(self),
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="AES256"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child(self),
+        )
+        aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child(self),
+        )
+        self.name = bucket.bucket
+        self.arn = bucket.arn
+        self.register_outputs({"name": self.name, "arn": self.arn})
+
+
+class Starter(pulumi.ComponentResource):
+    """Lambda that starts a workflow for each uploaded document, and the bucket notification."""
+
+    function_arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        stack: str,
+        bucket: DocumentBucket,
+        image_uri: pulumi.Input[str],
+        architecture: str,
+        env: Mapping[str, pulumi.Input[str]],
+        secret_arns: list[pulumi.Output[str]],
+        vpc: tuple[list[pulumi.Output[str]], pulumi.Output[str]] | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("docpipe:baseline:Starter", name, {}, opts)
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=f"/docpipe/{stack}/starter", retention_in_days=30, opts=child(self)
+        )
+        role = aws.iam.Role(
+            f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"), opts=child(self)
+        )
+        statements = [
+            statement(["s3:GetObject"], [pulumi.Output.concat(bucket.arn, "/*")]),
+            statement(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(logs.arn, ":*")]),
+        ]
+        if secret_arns:
+            statements.append(statement(["secretsmanager:GetSecretValue"], secret_arns))
+        if vpc is not None:
+            statements.append(
+                statement(
+                    [
+                        "ec2:CreateNetworkInterface",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DeleteNetworkInterface",
+                        "ec2:AssignPrivateIpAddresses",
+                        "ec2:UnassignPrivateIpAddresses",
+                    ],
+                    ["*"],
+                )
+            )
+        aws.iam.RolePolicy(
+            f"{name}-policy", role=role.id, policy=policy_document(statements), opts=child(self)
+        )
+        vpc_config = None
+        if vpc is not None:
+            vpc_config = aws.lambda_.FunctionVpcConfigArgs(subnet_ids=vpc[0], security_group_ids=[vpc[1]])
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            package_type="Image",
+            image_uri=image_uri,
+            image_config=aws.lambda_.FunctionImageConfigArgs(commands=[STARTER_COMMAND]),
+            architectures=[architecture],
+            memory_size=512,
+            timeout=60,
+            role=role.arn,
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(env)),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
+            vpc_config=vpc_config,
+            tags=tags(stack, "starter"),
+            opts=child(self),
+        )
+        permission = aws.lambda_.Permission(
+            f"{name}-s3-invoke",
+            action="lambda:InvokeFunction",
+            function=function.name,
+            principal="s3.amazonaws.com",
+            source_arn=bucket.arn,
+            opts=child(self),
+        )
+        aws.s3.BucketNotification(
+            f"{name}-notification",
+            bucket=bucket.bucket.id,
+            lambda_functions=[
+                aws.s3.BucketNotificationLambdaFunctionArgs(
+                    lambda_function_arn=function.arn, events=["s3:ObjectCreated:*"], filter_prefix="incoming/"
+                )
+            ],
+            opts=child(self, depends_on=[permission]),
+        )
+        self.function_arn = function.arn
+        self.register_outputs({"functionArn": self.function_arn})

@@ -1,0 +1,76 @@
+"""The placement interface: one hook, one registry.
+
+A placement takes one role's plan entry and the baseline, declares that role's compute as a
+`pulumi.ComponentResource` (type `docpipe:placement:<Target>`, name `<role>-<target>`, every child
+parented to it and named from it) and returns its outputs. Because names derive from role and
+target, flipping a role's target replaces exactly one component and its children; nothing else.
+Adding a target is a new module, a line in `PLACEMENTS` and tests.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+import pulumi
+
+from docpipe.plan import RolePlacement
+from infra.baseline import Baseline
+
+
+class Placement(pulumi.ComponentResource):
+    """Base class: subclasses set `target`/`type_token` and implement `declare`."""
+
+    target: ClassVar[str]
+    type_token: ClassVar[str]
+    # Whether Temporal starts this target's workers itself (compute config on the version).
+    serverless: ClassVar[bool] = False
+
+    outputs: dict[str, Any]
+    compute: dict[str, pulumi.Input[Any]] | None
+
+    def __init__(
+        self, placement: RolePlacement, baseline: Baseline, opts: pulumi.ResourceOptions | None = None
+    ):
+        self.placement = placement
+        self.baseline = baseline
+        self.component_name = f"{placement.role}-{self.target}"
+        props = {
+            "role": placement.role,
+            "target": placement.target,
+            "sizing": placement.sizing.model_dump(by_alias=True),
+            "taskQueue": placement.task_queue,
+            "deploymentName": placement.deployment_name,
+            "activityTimeoutSeconds": placement.activity_timeout_seconds,
+        }
+        super().__init__(self.type_token, self.component_name, props, opts)
+        self.compute = None
+        self.outputs = self.declare(placement, baseline)
+        self.register_outputs(self.outputs)
+
+    def child_name(self, suffix: str) -> str:
+        return f"{self.component_name}-{suffix}"
+
+    def opts(self, **kwargs: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, **kwargs)
+
+    @abstractmethod
+    def declare(self, placement: RolePlacement, baseline: Baseline) -> dict[str, Any]:
+        """Declare the role's resources (children of self); return its outputs."""
+
+
+def registry() -> dict[str, type[Placement]]:
+    from infra.placements.cloudrun import CloudRunPlacement
+    from infra.placements.ec2 import Ec2Placement
+    from infra.placements.lambda_ import LambdaPlacement
+
+    return {cls.target: cls for cls in (Ec2Placement, CloudRunPlacement, LambdaPlacement)}
+
+
+def placement_for(target: str) -> type[Placement]:
+    """The placement class for a target name; an unknown name fails with the valid ones."""
+    found = registry().get(target)
+    if found is None:
+        valid = ", ".join(sorted(registry()))
+        raise KeyError(f"unknown placement target {target!r}; valid targets: {valid}")
+    return found

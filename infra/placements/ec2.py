@@ -1,0 +1,158 @@
+"""ec2: long-lived workers in an auto-scaling group.
+
+A launch template boots Amazon Linux, pulls the worker image from ECR and runs
+`docpipe worker <role>` (which drains on SIGTERM). Instances sit in the public subnets with a public
+address and an egress-only security group (no NAT needed, nothing can connect in), IMDSv2 is
+required, and the instance profile can read only the bucket, this role's secrets and the image.
+"""
+
+from __future__ import annotations
+
+import base64
+import shlex
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from docpipe.plan import RolePlacement
+from infra.baseline import Baseline
+from infra.baseline.temporal import instance_ami
+from infra.common import assume_role_policy, policy_document, statement, tags
+from infra.env import readable_secret_arns, worker_env
+from infra.placements.base import Placement
+
+DRAIN_SECONDS = 60
+
+
+class Ec2Placement(Placement):
+    """Auto-scaling group of workers for one role."""
+
+    target = "ec2"
+    type_token = "docpipe:placement:Ec2"
+
+    def declare(self, placement: RolePlacement, baseline: Baseline) -> dict[str, Any]:
+        sizing = placement.ec2
+        stack = baseline.config.stack
+        sg = aws.ec2.SecurityGroup(
+            self.child_name("sg"),
+            vpc_id=baseline.network.vpc_id,
+            description=f"docpipe {placement.role} workers: egress only",
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"]
+                )
+            ],
+            tags=tags(stack, self.component_name),
+            opts=self.opts(),
+        )
+        logs = aws.cloudwatch.LogGroup(
+            self.child_name("logs"),
+            name=f"/docpipe/{stack}/{placement.role}",
+            retention_in_days=30,
+            opts=self.opts(),
+        )
+        role = aws.iam.Role(
+            self.child_name("role"),
+            assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
+            opts=self.opts(),
+        )
+        statements = [
+            statement(["s3:GetObject", "s3:PutObject"], [pulumi.Output.concat(baseline.bucket.arn, "/*")]),
+            statement(["s3:ListBucket"], [baseline.bucket.arn]),
+            statement(["ecr:GetAuthorizationToken"], ["*"]),  # account-level call, no resource form
+            statement(
+                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                [baseline.registries.ecr_arn],
+            ),
+            statement(
+                ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                [pulumi.Output.concat(logs.arn, ":*")],
+            ),
+        ]
+        secret_arns = readable_secret_arns(placement, baseline)
+        if secret_arns:
+            statements.append(statement(["secretsmanager:GetSecretValue"], secret_arns))
+        aws.iam.RolePolicy(
+            self.child_name("policy"), role=role.id, policy=policy_document(statements), opts=self.opts()
+        )
+        profile = aws.iam.InstanceProfile(self.child_name("profile"), role=role.name, opts=self.opts())
+        env = worker_env(placement, baseline)
+        image = baseline.image_ref(sizing.architecture)
+        user_data = pulumi.Output.all(image, logs.name, env).apply(
+            lambda args: _user_data(
+                placement.role, str(args[0]), str(args[1]), dict(args[2]), baseline.config.aws_region
+            )
+        )
+        template = aws.ec2.LaunchTemplate(
+            self.child_name("template"),
+            image_id=instance_ami(sizing.instance_type),
+            instance_type=sizing.instance_type,
+            iam_instance_profile=aws.ec2.LaunchTemplateIamInstanceProfileArgs(arn=profile.arn),
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_tokens="required", http_endpoint="enabled", http_put_response_hop_limit=2
+            ),
+            network_interfaces=[
+                aws.ec2.LaunchTemplateNetworkInterfaceArgs(
+                    device_index=0,
+                    associate_public_ip_address="true",
+                    delete_on_termination="true",
+                    security_groups=[sg.id],
+                )
+            ],
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=sizing.volume_gb, volume_type="gp3", encrypted="true"
+                    ),
+                )
+            ],
+            user_data=user_data,
+            update_default_version=True,
+            tags=tags(stack, self.component_name),
+            opts=self.opts(),
+        )
+        group = aws.autoscaling.Group(
+            self.child_name("asg"),
+            min_size=sizing.min_size,
+            desired_capacity=sizing.desired_capacity,
+            max_size=sizing.max_size,
+            vpc_zone_identifiers=baseline.network.public_subnet_ids,
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest"),
+            instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(strategy="Rolling"),
+            tags=[
+                aws.autoscaling.GroupTagArgs(
+                    key="Name", value=f"docpipe-{stack}-{placement.role}", propagate_at_launch=True
+                ),
+                aws.autoscaling.GroupTagArgs(key="docpipe:stack", value=stack, propagate_at_launch=True),
+            ],
+            opts=self.opts(),
+        )
+        return {
+            "target": self.target,
+            "autoScalingGroup": group.name,
+            "launchTemplateId": template.id,
+            "instanceRoleArn": role.arn,
+            "image": image,
+        }
+
+
+def _user_data(role: str, image: str, log_group: str, env: dict[str, Any], region: str) -> str:
+    """Boot script: pull the image and run the role's worker; Docker stops it with a drain window."""
+    env_file = "\n".join(f"{k}={v}" for k, v in sorted(env.items()))
+    registry = image.split("/", 1)[0]
+    script = f"""#!/bin/bash
+set -euo pipefail
+dnf install -y docker
+systemctl enable --now docker
+cat > /etc/docpipe.env <<'EOF'
+{env_file}
+EOF
+aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}
+docker run -d --restart=always --name docpipe-{role} --env-file /etc/docpipe.env \\
+  --stop-timeout {DRAIN_SECONDS} --log-driver=awslogs \\
+  --log-opt awslogs-region={region} --log-opt awslogs-group={shlex.quote(log_group)} \\
+  {shlex.quote(image)} docpipe worker {role} --grace {DRAIN_SECONDS - 5}
+"""
+    return base64.b64encode(script.encode()).decode()
