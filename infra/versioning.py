@@ -254,12 +254,19 @@ async def retire(client: Client, spec: VersionSpec) -> list[str]:
             return notes
         raise
     current = dep.worker_deployment_info.routing_config.current_deployment_version
-    if current.build_id == spec.build_id:
+    # Still current: the role itself is going away (destroy), so nothing will serve this version's
+    # pinned workflows anyway; unset it and delete without waiting for drainage. Not current: a new
+    # build replaced it; it drains for its pinned workflows and Temporal cleans it up later.
+    destroying = current.build_id == spec.build_id
+    if destroying:
         await set_current(client, spec, build_id="")
     try:
         await client.workflow_service.delete_worker_deployment_version(
             rr.DeleteWorkerDeploymentVersionRequest(
-                namespace=spec.namespace, deployment_version=spec.version, identity=IDENTITY
+                namespace=spec.namespace,
+                deployment_version=spec.version,
+                skip_drainage=destroying,
+                identity=IDENTITY,
             )
         )
     except RPCError as err:

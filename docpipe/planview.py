@@ -1,0 +1,177 @@
+"""`docpipe plan --stack NAME [--set PATH=VALUE ...] [--json]`: what a stack would deploy, offline.
+
+Runs the Pulumi program in-process under mocks (infra.offline) with the stack file's config and
+prints sections: the placement table, the secrets `pulumi up` will still require, the resources
+grouped by component and, with `--set`, the resources the change adds and removes compared with
+the unchanged stack. Sections are plain functions in `SECTIONS`, so others (cost, policy verdicts)
+can be added without touching the rest. Bad config exits non-zero with the validation message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from docpipe.config import NAMESPACE, ConfigError
+from docpipe.stackfile import FlatConfig, load_stack
+
+PLACEHOLDER = "[placeholder]"
+
+
+@dataclass
+class PlanView:
+    """Everything the sections may show."""
+
+    stack: str
+    result: Any  # infra.offline.OfflineResult (imported lazily: pulumi is heavy)
+    flat: FlatConfig
+    sets: list[str]
+    base: Any | None = None  # the unchanged stack's result when --set is given
+    placeholder_secrets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Section:
+    title: str
+    lines: list[str]
+    data: Any
+
+
+SectionFn = Callable[[PlanView], Section | None]
+
+
+def _table(rows: list[list[str]], header: list[str]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*header).rstrip(), fmt.format(*("-" * w for w in widths)).rstrip()] + [
+        fmt.format(*r).rstrip() for r in rows
+    ]
+
+
+def placements_section(view: PlanView) -> Section:
+    plan = view.result.plan
+    rows = [[p.role, p.target, p.sizing_summary(), p.task_queue, ", ".join(sorted(p.needs))] for p in plan]
+    lines = [
+        f"stack {view.stack}: tier {plan.config.tier}, temporal {plan.config.temporal.mode}, "
+        f"GCP {'yes' if plan.uses_gcp else 'no'}, NAT {'yes' if plan.needs_nat else 'no'}",
+        "",
+        *_table(rows, ["role", "target", "sizing", "queue", "needs"]),
+    ]
+    return Section("Placements", lines, plan.to_dict())
+
+
+def secrets_section(view: PlanView) -> Section | None:
+    if not view.placeholder_secrets:
+        return None
+    lines = ["Planned with placeholders; `pulumi up` will require:"] + [
+        f"  pulumi config set --secret {key} <value>" for key in view.placeholder_secrets
+    ]
+    return Section("Secrets", lines, {"placeholders": view.placeholder_secrets})
+
+
+def _component_label(result: Any, res: Any) -> str:
+    top = result.top_component(res)
+    if top is None:
+        return "(stack)"
+    return f"{top.name} [{top.type}]"
+
+
+def resources_section(view: PlanView) -> Section:
+    result = view.result
+    groups: dict[str, list[str]] = defaultdict(list)
+    for res in result.resources:
+        if not res.custom and result.top_component(res) is res:
+            continue  # the component itself is the group heading
+        groups[_component_label(result, res)].append(f"{res.type}  {res.name}")
+    lines = [f"{len(result.resources)} resources"]
+    for label in sorted(groups):
+        lines.append(f"{label}: {len(groups[label])}")
+        lines.extend(f"    {item}" for item in sorted(groups[label]))
+    return Section("Resources by component", lines, {k: sorted(v) for k, v in groups.items()})
+
+
+def diff_section(view: PlanView) -> Section | None:
+    if view.base is None:
+        return None
+    before = {r.key: r for r in view.base.resources}
+    after = {r.key: r for r in view.result.resources}
+    added = sorted(set(after) - set(before))
+    removed = sorted(set(before) - set(after))
+    moved = [
+        f"{p.role}: {view.base.plan[p.role].target} -> {p.target}"
+        for p in view.result.plan
+        if view.base.plan[p.role].target != p.target
+    ]
+    lines = [f"--set {' '.join(view.sets)}"]
+    lines += [f"  moves {m}" for m in moved]
+    lines += [f"  + {t}  {n}" for t, n in added]
+    lines += [f"  - {t}  {n}" for t, n in removed]
+    lines.append(
+        f"  {len(added)} to add, {len(removed)} to remove, {len(after) - len(added)} unchanged in identity"
+    )
+    data = {
+        "sets": view.sets,
+        "moves": moved,
+        "added": [{"type": t, "name": n} for t, n in added],
+        "removed": [{"type": t, "name": n} for t, n in removed],
+    }
+    return Section("Changes vs the unchanged stack", lines, data)
+
+
+# Later sections (cost estimate, policy verdicts) append here.
+SECTIONS: list[SectionFn] = [placements_section, secrets_section, resources_section, diff_section]
+
+
+def _placeholders(flat: FlatConfig) -> list[str]:
+    return sorted(k for k, v in flat.values.items() if v == PLACEHOLDER and k.startswith(f"{NAMESPACE}:"))
+
+
+def build_view(stack: str, sets: list[str]) -> PlanView:
+    """Validate and run the stack (and the unchanged stack when `sets` is non-empty)."""
+    from infra.offline import run_offline
+
+    _config, flat = load_stack(stack, overrides=sets, placeholder_secrets=True)
+    result = run_offline(flat, stack)
+    base = None
+    if sets:
+        _base_config, base_flat = load_stack(stack, placeholder_secrets=True)
+        base = run_offline(base_flat, stack)
+    return PlanView(
+        stack=stack,
+        result=result,
+        flat=flat,
+        sets=list(sets),
+        base=base,
+        placeholder_secrets=_placeholders(flat),
+    )
+
+
+def render(view: PlanView) -> list[Section]:
+    return [s for fn in SECTIONS if (s := fn(view)) is not None]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Handler of `docpipe plan`."""
+    try:
+        view = build_view(args.stack, list(args.sets or []))
+    except ConfigError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    except FileNotFoundError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    sections = render(view)
+    if args.json:
+        print(json.dumps({s.title: s.data for s in sections}, indent=2, default=str))
+        return 0
+    for section in sections:
+        print(f"== {section.title}")
+        for line in section.lines:
+            print(line)
+        print()
+    return 0
