@@ -6,6 +6,8 @@ end. Tests isolate themselves with their own task-queue prefix, stack name and d
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,14 +18,23 @@ from docpipe.local.services import Postgres, TemporalDevServer, Valkey
 
 
 @pytest.fixture(scope="session")
-def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TemporalDevServer]:
-    with TemporalDevServer(tmp_path_factory.mktemp("temporal")) as server:
+def services_dir() -> Iterator[Path]:
+    # Not under pytest's tmp_path: a concurrent pytest run re-chmods /tmp/pytest-of-<user> to 0700,
+    # which cuts off PostgreSQL (it runs as its own system user when we are root) mid-session.
+    with tempfile.TemporaryDirectory(prefix="docpipe-test-services-") as d:
+        os.chmod(d, 0o755)
+        yield Path(d)
+
+
+@pytest.fixture(scope="session")
+def temporal_server(services_dir: Path) -> Iterator[TemporalDevServer]:
+    with TemporalDevServer(services_dir / "temporal") as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
-    with Postgres(tmp_path_factory.mktemp("postgres") / "data") as server:
+def postgres(services_dir: Path) -> Iterator[Postgres]:
+    with Postgres(services_dir / "postgres") as server:
         yield server
 
 
@@ -51,3 +62,10 @@ async def temporal_client(temporal_server: TemporalDevServer) -> AsyncIterator[o
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "samples"
+
+
+@pytest.fixture
+def work_dir() -> Iterator[Path]:
+    """A private directory for files worker processes share with the test (e.g. payloads)."""
+    with tempfile.TemporaryDirectory(prefix="docpipe-test-") as d:
+        yield Path(d)

@@ -48,7 +48,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class TemporalWithUI(TemporalDevServer):
-    """The dev server with its Web UI (services.TemporalDevServer starts it headless)."""
+    """The dev server as `docpipe dev` runs it: with its Web UI (services.TemporalDevServer starts it
+    headless), and SQLite in WAL mode with `synchronous=normal`.
+
+    WAL + normal skips an fsync per commit: about twice the workflow throughput on this kind of disk,
+    and still consistent after the server is killed (only a power cut can lose the last commits).
+    """
+
+    headless = False
+    sqlite_pragmas = ("journal_mode=wal", "synchronous=normal")
 
     def start(self) -> Self:
         if self._proc is not None:
@@ -64,6 +72,10 @@ class TemporalWithUI(TemporalDevServer):
             "--db-filename", str(self.data_dir / "temporal.db"), "--namespace", self.namespace,
             "--log-level", "warn",
         ]  # fmt: skip
+        if self.headless:
+            cmd.append("--headless")
+        for pragma in self.sqlite_pragmas:
+            cmd += ["--sqlite-pragma", pragma]
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.wait_ready()

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -49,6 +50,7 @@ class PartitionState:
     api_key: str = "test-key"
     fail_status: int | None = None  # answer every partition call with this status
     fail_times: int = 0  # ... or only the first N calls
+    delay_seconds: float = 0.0  # a slow partition, to catch a worker mid-activity
     calls: list[dict[str, Any]] = field(default_factory=list)
     docs_probes: int = 0
 
@@ -67,6 +69,8 @@ def unstructured_app(state: PartitionState) -> Starlette:
         call = {k: v for k, v in form.items() if k != "files"}
         call["filename"] = upload.filename
         state.calls.append(call)
+        if state.delay_seconds:
+            await asyncio.sleep(state.delay_seconds)
         if state.fail_status and (state.fail_times == 0 or len(state.calls) <= state.fail_times):
             return JSONResponse({"detail": f"simulated {state.fail_status}"}, status_code=state.fail_status)
         first = int(str(form.get("starting_page_number") or 1))
