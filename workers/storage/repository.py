@@ -29,12 +29,14 @@ RETURNING sha256
 """
 
 
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
+def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        value = dataclasses.asdict(value)
-    return json.dumps(value, default=str)
+        return dataclasses.asdict(value)
+    return str(value)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, default=_plain)
 
 
 def upsert_params(inp: StoreInput) -> dict[str, Any]:
