@@ -1,23 +1,45 @@
-"""Shared helpers: the stacks' recorded resources, variants of them, and running one policy."""
+"""Shared helpers: the stacks' recorded resources (a mocks run of the program), variants, one policy.
+
+`resources(stack, *overrides)` runs the Pulumi program in-process under mocks (infra.offline) for a
+stack file, with `--set`-style overrides, once per distinct argument list. Variants that need a
+program change the tests make by editing a copy of the recorded inputs (`edit`), so the suite runs
+the program only a handful of times.
+"""
 
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-import policy_handmade as handmade
-
+from docpipe.stackfile import flat_from_stack_file
+from infra.offline import run_offline
+from policies.offline import stack_resources
 from policies.pack import POLICIES
 from policies.runner import Report, StackResource, evaluate
 
 STACKS = ("dev", "prod")
-ROOT_DIR = handmade.ROOT
+ROOT_DIR = Path(__file__).resolve().parents[2]
+# The program runs the suite needs beyond the two stack files (each costs a mocks run).
+EC2 = ("activities.extraction.target=ec2", "activities.extraction.ec2.maxSize=6")
+WARM = (
+    "activities.extraction.cloudrun.minInstances=1",
+    "activities.enrichment.lambda.provisionedConcurrency=2",
+)
+LAMBDA = ("activities.extraction.target=lambda", "activities.enrichment.lambda.reservedConcurrency=50")
+
+
+@functools.cache
+def _recorded(stack: str, overrides: tuple[str, ...]) -> tuple[StackResource, ...]:
+    flat = flat_from_stack_file(ROOT_DIR, stack, overrides, placeholder_secrets=True)
+    return tuple(stack_resources(run_offline(flat, stack).resources))
 
 
 def resources(stack: str, *overrides: str) -> list[StackResource]:
     """The resources a mocks run of the stack file records."""
-    return handmade.stack_resources(stack, *overrides)
+    return list(_recorded(stack, tuple(overrides)))
 
 
 def report(
@@ -54,6 +76,10 @@ def edit(
         out.append(r)
     assert hits, "the variant changed nothing: no resource matched"
     return out
+
+
+def named(name: str) -> Callable[[StackResource], bool]:
+    return lambda r: r.name == name
 
 
 def of_type(token: str, name_part: str = "") -> Callable[[StackResource], bool]:

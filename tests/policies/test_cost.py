@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from policy_helpers import ROOT_DIR, edit, messages, resources
+from policy_helpers import EC2, LAMBDA, ROOT_DIR, edit, messages, resources
 
 from docpipe.cost import estimate
 from docpipe.stackfile import load_stack
@@ -146,7 +146,7 @@ def test_cloud_run_burst_over_cap_suggests_max_instances() -> None:
 
 
 def test_ec2_burst_over_cap_suggests_max_size() -> None:
-    items = resources("prod", "activities.extraction.target=ec2", "activities.extraction.ec2.maxSize=6")
+    items = resources("prod", *EC2)
     found = messages("burst-cost-cap", items, {"maxHourlyUsdPerRole": 100, "roleCaps": {"extraction": 0.1}})
     assert len(found) == 1 and "role extraction (ec2)" in found[0] and "6 (maxSize)" in found[0]
     assert found[0].endswith("lower docpipe:activities.extraction.ec2.maxSize to at most 2")
@@ -154,7 +154,7 @@ def test_ec2_burst_over_cap_suggests_max_size() -> None:
 
 def test_unreserved_lambda_is_priced_at_account_concurrency() -> None:
     # Flipped to Lambda, extraction has no reserved concurrency: the whole account's may burst.
-    found = messages("burst-cost-cap", resources("dev", "activities.extraction.target=lambda"))
+    found = [m for m in messages("burst-cost-cap", resources("dev", *LAMBDA)) if "extraction" in m]
     assert len(found) == 1
     assert found[0].startswith(
         "role extraction (lambda) can spend 96.00 USD an hour at full scale (1000 concurrent"
@@ -166,18 +166,14 @@ def test_unreserved_lambda_is_priced_at_account_concurrency() -> None:
 
 
 def test_reserved_concurrency_bounds_the_lambda_burst() -> None:
-    items = resources("dev", "activities.enrichment.lambda.reservedConcurrency=50")
+    items = resources("dev", *LAMBDA)
     found = [m for m in messages("burst-cost-cap", items, {"maxHourlyUsdPerRole": 0.5}) if "enrichment" in m]
     assert len(found) == 1 and "50 concurrent" in found[0]
     assert found[0].endswith("lower docpipe:activities.enrichment.lambda.reservedConcurrency to at most 20")
 
 
 def test_burst_caps_default_and_per_role() -> None:
-    items = resources(
-        "prod",
-        "activities.workflow.lambda.reservedConcurrency=10",
-        "activities.storage.lambda.reservedConcurrency=10",
-    )
+    items = resources("prod")
     assert messages("burst-cost-cap", items) == []  # default cap 10 USD an hour
     assert len(messages("burst-cost-cap", items, {"maxHourlyUsdPerRole": 0.05})) == 5
     relaxed = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from google.protobuf import json_format
 from pack_client import analyze, configure, running_pack
-from policy_helpers import edit, resources
+from policy_helpers import WARM, edit, resources
 
 from policies.pack import POLICIES
 from policies.runner import StackResource, evaluate, with_urns
@@ -50,7 +50,7 @@ def test_prod_stack_verdicts_match_in_process(pack) -> None:  # type: ignore[no-
 
 def test_non_compliant_prod_variant_matches_in_process(pack) -> None:  # type: ignore[no-untyped-def]
     config = json.loads((CONFIG_DIR / "prod.json").read_text())
-    items = resources("prod", "activities.extraction.cloudrun.minInstances=1")
+    items = resources("prod", *WARM)
     items = edit(
         items, lambda r: r.type == "aws:rds/instance:Instance", lambda p: p.update(publiclyAccessible=True)
     )

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from policy_helpers import add, edit, messages, of_type, resources
+from policy_helpers import EC2, add, edit, messages, of_type, resources
 
 from policies.runner import StackResource
 
@@ -26,7 +26,8 @@ def prod() -> list[StackResource]:
 
 @pytest.fixture(scope="module")
 def ec2_stack() -> list[StackResource]:
-    return resources("prod", "activities.extraction.target=ec2")
+    """prod with extraction on EC2: a launch template, and the cache (extraction runs in the VPC)."""
+    return resources("prod", *EC2)
 
 
 # --- database ---------------------------------------------------------------------------------
@@ -35,7 +36,7 @@ def ec2_stack() -> list[StackResource]:
 def test_public_database_fails(prod: list[StackResource]) -> None:
     variant = edit(prod, of_type(RDS), lambda p: p.update(publiclyAccessible=True))
     assert messages("database-private-encrypted", variant) == [
-        "database 'database' has publiclyAccessible=true; keep it false so only the VPC reaches it "
+        "database 'database-postgres' has publiclyAccessible=true; keep it false so only the VPC reaches it "
         "(docpipe:database.reachability vpc-only)"
     ]
 
@@ -48,7 +49,7 @@ def test_public_database_allowed_by_config(prod: list[StackResource]) -> None:
 def test_unencrypted_database_fails(prod: list[StackResource]) -> None:
     variant = edit(prod, of_type(RDS), lambda p: p.pop("storageEncrypted"))
     assert messages("database-private-encrypted", variant) == [
-        "database 'database' has storageEncrypted=None; set storageEncrypted=true"
+        "database 'database-postgres' has storageEncrypted=None; set storageEncrypted=true"
     ]
 
 
@@ -64,11 +65,11 @@ def test_database_password_in_inputs_fails_without_echoing_it(prod: list[StackRe
 # --- cache ------------------------------------------------------------------------------------
 
 
-def test_serverless_cache_without_auth_fails(prod: list[StackResource]) -> None:
-    variant = edit(prod, of_type(SERVERLESS), lambda p: p.pop("userGroupId"))
+def test_serverless_cache_without_auth_fails(ec2_stack: list[StackResource]) -> None:
+    variant = edit(ec2_stack, of_type(SERVERLESS), lambda p: p.pop("userGroupId"))
     found = messages("cache-private-encrypted", variant)
     assert found == [
-        "cache 'cache' has no userGroupId, so any client in the VPC connects without credentials; "
+        "cache 'cache-valkey' has no userGroupId, so any client in the VPC connects without credentials; "
         "attach an ElastiCache user group (RBAC) with a non-default user"
     ]
     assert messages("cache-private-encrypted", variant, {"requireAuth": False}) == []
@@ -121,8 +122,8 @@ def _without(items: list[StackResource], token: str) -> list[StackResource]:
 
 def test_bucket_without_public_access_block_fails(prod: list[StackResource]) -> None:
     assert messages("bucket-private-encrypted", _without(prod, PAB)) == [
-        "bucket 'documents' has no public access block; add an aws.s3.BucketPublicAccessBlock with all "
-        "four flags true"
+        "bucket 'documents-bucket' has no public access block; add an aws.s3.BucketPublicAccessBlock with "
+        "all four flags true"
     ]
 
 
@@ -131,14 +132,14 @@ def test_bucket_with_partial_public_access_block_fails(prod: list[StackResource]
         prod, of_type(PAB), lambda p: p.update(blockPublicPolicy=False, restrictPublicBuckets=False)
     )
     assert messages("bucket-private-encrypted", variant) == [
-        "bucket 'documents''s public access block leaves blockPublicPolicy, restrictPublicBuckets off; "
-        "set them to true"
+        "bucket 'documents-bucket''s public access block leaves blockPublicPolicy, restrictPublicBuckets "
+        "off; set them to true"
     ]
 
 
 def test_unencrypted_bucket_fails(prod: list[StackResource]) -> None:
     assert messages("bucket-private-encrypted", _without(prod, SSE)) == [
-        "bucket 'documents' has no default encryption; add an "
+        "bucket 'documents-bucket' has no default encryption; add an "
         "aws.s3.BucketServerSideEncryptionConfiguration (aws:kms or AES256)"
     ]
 
@@ -161,16 +162,18 @@ def test_bucket_encryption_algorithm_from_config(prod: list[StackResource]) -> N
     )
     assert messages("bucket-private-encrypted", variant) == []
     assert messages("bucket-private-encrypted", variant, {"allowedSseAlgorithms": ["aws:kms"]}) == [
-        "bucket 'documents' encrypts with AES256, not one of aws:kms"
+        "bucket 'documents-bucket' encrypts with AES256, not one of aws:kms"
     ]
 
 
 def test_public_bucket_acl_fails(prod: list[StackResource]) -> None:
     acl = StackResource(
-        "aws:s3/bucketAclV2:BucketAclV2", "documents-acl", {"bucket": "documents_id", "acl": "public-read"}
+        "aws:s3/bucketAclV2:BucketAclV2",
+        "documents-acl",
+        {"bucket": "documents-bucket-id", "acl": "public-read"},
     )
     assert messages("bucket-private-encrypted", add(prod, acl)) == [
-        "bucket 'documents' has a public ACL (public-read); use 'private'"
+        "bucket 'documents-bucket' has a public ACL (public-read); use 'private'"
     ]
 
 
@@ -465,15 +468,10 @@ def test_plain_instance_is_checked_too(prod: list[StackResource]) -> None:
 
 
 def test_bucket_blocks_are_matched_by_resource_dependencies(prod: list[StackResource]) -> None:
+    # The program's blocks point at the bucket's id, which the mocks make up; their recorded
+    # dependencies say which bucket they serve, so a second bucket does not borrow them.
     logs = StackResource("aws:s3/bucket:Bucket", "logs", {})
-    # Both blocks carry ids no bucket shows; their recorded dependencies say which bucket they serve.
-    linked = [
-        StackResource(r.type, r.name, r.inputs, r.parent, r.urn, ("documents",), r.property_dependencies)
-        if r.type in (PAB, SSE)
-        else r
-        for r in prod
-    ]
-    found = messages("bucket-private-encrypted", add(linked, logs))
+    found = messages("bucket-private-encrypted", add(prod, logs))
     assert [m.split(";")[0] for m in found] == [
         "bucket 'logs' has no public access block",
         "bucket 'logs' has no default encryption",

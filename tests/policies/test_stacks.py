@@ -1,0 +1,43 @@
+"""(a) Every policy, called directly on what a mocks run of each stack file records: all pass."""
+
+from __future__ import annotations
+
+import pytest
+from policy_helpers import ROOT_DIR, STACKS, report, resources
+
+from policies.pack import POLICIES
+
+# What the policies must have had to look at, so "passed" is not "saw nothing".
+EXPECTED_TYPES = {
+    "docpipe:placement:Lambda",
+    "docpipe:placement:CloudRun",
+    "aws:lambda/function:Function",
+    "gcp:cloudrunv2/workerPool:WorkerPool",
+    "aws:rds/instance:Instance",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:iam/rolePolicy:RolePolicy",
+    "aws:ec2/securityGroup:SecurityGroup",
+}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_stack_records_what_the_policies_judge(stack: str) -> None:
+    kinds = {r.type for r in resources(stack)}
+    assert kinds >= EXPECTED_TYPES
+    roles = {r.inputs.get("role") for r in resources(stack) if r.type.startswith("docpipe:placement:")}
+    assert roles == {"workflow", "extraction", "analysis", "enrichment", "storage"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("policy", [p.name for p in POLICIES])
+def test_compliant_stack_passes_with_its_policy_config(stack: str, policy: str) -> None:
+    outcome = report(resources(stack), ROOT_DIR / "policies" / f"{stack}.json", stack).outcome(policy)
+    assert outcome.violations == ()
+    assert outcome.not_applicable is None
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_compliant_stack_passes_with_schema_defaults(stack: str) -> None:
+    result = report(resources(stack), None, stack)
+    assert result.passed and result.verdicts == []
