@@ -123,8 +123,23 @@ def diff_section(view: PlanView) -> Section | None:
     return Section("Changes vs the unchanged stack", lines, data)
 
 
+# --- Policy verdicts (the policy pack's section; policies/ owns its content) ---------------------
+def policy_section(view: PlanView) -> Section:
+    """What `pulumi up --policy-pack policies --policy-pack-config policies/<stack>.json` would say."""
+    from policies.offline import verdicts
+
+    found = verdicts(view.result.resources, view.stack)
+    return Section("Policy verdicts", found.lines(), found.to_dict())
+
+
 # Later sections (cost estimate, policy verdicts) append here.
-SECTIONS: list[SectionFn] = [placements_section, secrets_section, resources_section, diff_section]
+SECTIONS: list[SectionFn] = [
+    placements_section,
+    secrets_section,
+    resources_section,
+    diff_section,
+    policy_section,
+]
 
 
 def _placeholders(flat: FlatConfig) -> list[str]:

@@ -56,12 +56,18 @@ class PlanVerdicts:
             **self.report.to_dict(),
         }
 
-    def text(self) -> str:
-        source = f"policy config {self.config_file.name}" if self.config_file else "policy defaults"
-        head = f"Policy verdicts ({source}, {self.files_per_day:g} files/day)"
+    def summary(self) -> str:
+        source = f"policies/{self.config_file.name}" if self.config_file else "the policies' defaults"
+        line = f"with {source} at {self.files_per_day:g} files/day"
         if self.estimate_usd is not None:
-            head += f": monthly estimate {self.estimate_usd:,.2f} USD, cap {self.cap_usd:,.2f} USD"
-        return head + "\n" + format_report(self.report)
+            line += f": monthly estimate {self.estimate_usd:,.2f} USD, cap {self.cap_usd:,.2f} USD"
+        return line
+
+    def lines(self) -> list[str]:
+        return [self.summary(), *format_report(self.report).splitlines()]
+
+    def text(self) -> str:
+        return "\n".join(self.lines())
 
 
 def stack_resources(records: Iterable[Recorded]) -> list[StackResource]:

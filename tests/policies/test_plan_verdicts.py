@@ -16,8 +16,8 @@ def test_prod_verdicts_with_its_example_config() -> None:
     assert found.estimate_usd is not None and 600 < found.estimate_usd < 800
     text = found.text()
     assert text.startswith(
-        "Policy verdicts (policy config prod.json, 100 files/day): monthly estimate "
-        f"{found.estimate_usd:,.2f} USD, cap 800.00 USD"
+        f"with policies/prod.json at 100 files/day: monthly estimate {found.estimate_usd:,.2f} USD, cap "
+        "800.00 USD\n"
     )
     assert "  ok   monthly-cost-cap" in text
     assert text.endswith("pulumi up --policy-pack policies: would pass")
@@ -38,3 +38,17 @@ def test_failing_stack_shows_the_refusal() -> None:
     assert text.endswith("would be refused (2 mandatory)")
     as_json = found.to_dict()
     assert as_json["passed"] is False and as_json["maxMonthlyUsd"] == 50
+
+
+def test_docpipe_plan_section() -> None:
+    from types import SimpleNamespace
+
+    from docpipe.planview import SECTIONS, policy_section
+
+    assert policy_section in SECTIONS
+    view = SimpleNamespace(stack="dev", result=SimpleNamespace(resources=resources("dev")))
+    section = policy_section(view)  # type: ignore[arg-type]
+    assert section.title == "Policy verdicts"
+    assert section.lines[0].startswith("with policies/dev.json at 10 files/day: monthly estimate 149.91 USD")
+    assert section.lines[-1] == "  pulumi up --policy-pack policies: would pass"
+    assert section.data["passed"] is True and len(section.data["policies"]) == 11
