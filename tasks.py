@@ -59,7 +59,13 @@ def test(extra: list[str]) -> None:
 
 def run(extra: list[str]) -> None:
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    sh(BIN / "docpipe", "plan", "--stack", "dev", *extra, env=env)
+    # The whole pipeline on embedded services (data in .docpipe/); extra arguments go to `docpipe dev`.
+    # exec, not a child: Ctrl-C must reach `docpipe dev` alone, which then stops everything it started
+    # (subprocess.call would SIGKILL it a quarter of a second after the interrupt, orphaning them).
+    cmd = [str(BIN / "docpipe"), "dev", *extra]
+    print("+", " ".join(cmd), flush=True)
+    os.chdir(ROOT)
+    os.execve(cmd[0], cmd, env)  # noqa: S606 (a fixed argv, no shell)
 
 
 def bench() -> None:
