@@ -15,7 +15,7 @@ import pulumi_random as random
 
 from docpipe.config import CacheConfig
 from infra.baseline.network import Network
-from infra.common import child, tags
+from infra.common import as_secret, child, tags
 
 PORT = 6379
 APP_USER = "docpipe"
@@ -63,7 +63,10 @@ class Cache(pulumi.ComponentResource):
             f"{name}-auth-value",
             secret_id=secret.id,
             secret_string=pulumi.Output.json_dumps(
-                {"username": APP_USER if config.mode == "serverless" else "", "password": password.result}
+                {
+                    "username": APP_USER if config.mode == "serverless" else "",
+                    "password": as_secret(password.result),
+                }
             ),
             opts=child(self),
         )
@@ -97,7 +100,7 @@ class Cache(pulumi.ComponentResource):
             engine="valkey",
             access_string="off -@all",
             authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
-                type="password", passwords=[default_password.result]
+                type="password", passwords=[as_secret(default_password.result)]
             ),
             opts=child(self),
         )
@@ -108,7 +111,7 @@ class Cache(pulumi.ComponentResource):
             engine="valkey",
             access_string="on ~* +@all -@dangerous",
             authentication_mode=aws.elasticache.UserAuthenticationModeArgs(
-                type="password", passwords=[password.result]
+                type="password", passwords=[as_secret(password.result)]
             ),
             opts=child(self),
         )
@@ -164,7 +167,7 @@ class Cache(pulumi.ComponentResource):
             security_group_ids=[sg.id],
             transit_encryption_enabled=True,
             at_rest_encryption_enabled=True,
-            auth_token=password.result,
+            auth_token=as_secret(password.result),
             tags=tags(self._stack, "cache"),
             opts=child(self),
         )

@@ -46,7 +46,9 @@ class Placement(pulumi.ComponentResource):
         super().__init__(self.type_token, self.component_name, props, opts)
         self.compute = None
         self.outputs = self.declare(placement, baseline)
-        self.register_outputs(self.outputs)
+        # A policy pack's stack policies see a component's registered outputs, not its props: register
+        # the placement too, so `pulumi up --policy-pack policies` can price and check each role.
+        self.register_outputs({**props, **self.outputs})
 
     def child_name(self, suffix: str) -> str:
         return f"{self.component_name}-{suffix}"

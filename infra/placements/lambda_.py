@@ -19,7 +19,7 @@ import pulumi_random as random
 
 from docpipe.plan import RolePlacement
 from infra.baseline import Baseline
-from infra.common import assume_role_policy, policy_document, statement, tags
+from infra.common import as_secret, assume_role_policy, policy_document, statement, tags
 from infra.env import readable_secret_arns, worker_env
 from infra.placements.base import Placement
 
@@ -128,9 +128,12 @@ class LambdaPlacement(Placement):
         self, placement: RolePlacement, baseline: Baseline, function: aws.lambda_.Function
     ) -> tuple[aws.iam.Role, pulumi.Output[str]]:
         stack = baseline.config.stack
-        external_id = random.RandomPassword(
+        # Secret in state and in the trust policy input (the engine would mark `result` secret; say so
+        # explicitly so the program does not depend on it).
+        generated = random.RandomPassword(
             self.child_name("external-id"), length=32, special=False, opts=self.opts()
-        ).result
+        )
+        external_id = as_secret(generated.result)
         mode = baseline.config.temporal.mode
         principal: pulumi.Input[Any]
         if mode == "cloud":
