@@ -18,15 +18,14 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-# Acquire a slot atomically: drop expired holders, add ours, keep it only if within the limit.
+# Acquire a slot atomically: forget holders whose lease ran out, then join only if below the limit.
 _ACQUIRE = """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1] - ARGV[3])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-if redis.call('ZRANK', KEYS[1], ARGV[2]) < tonumber(ARGV[4]) then
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[4]) then
+  redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   return 1
 end
-redis.call('ZREM', KEYS[1], ARGV[2])
 return 0
 """
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -185,7 +186,11 @@ def run(args: argparse.Namespace) -> int:
         stack.stop()
         if code == EXIT_INTERRUPTED:
             say(f"stopped; runs in flight resume on the next `docpipe dev` ({HOME_ENV}={home.root})")
-    return code
+    # Every child is stopped. A process that used a Temporal client can abort in interpreter
+    # finalisation (exit 134, ENVIRONMENT-FACTS): leave without it, keeping the exit code meaningful.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 async def _follow(stack: LocalStack, docs: list[DocProgress], display: PlainDisplay | RichDisplay) -> None:
@@ -201,19 +206,21 @@ async def _follow(stack: LocalStack, docs: list[DocProgress], display: PlainDisp
 
 
 def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: float, keep: bool) -> int:
+    """Print the totals; exit 1 unless every document is stored (now or by an earlier run)."""
     new = sum(d.outcome == "stored" for d in docs)
-    skipped = sum(d.outcome == "skipped" for d in docs)
-    failed = [d for d in docs if d.outcome in {"failed", "error"}]
-    stored_total = new + sum(
-        d.outcome == "skipped" and d.row is not None and d.row.status == "stored" for d in docs
-    )
+    skipped = [d for d in docs if d.outcome == "skipped" and d.row is not None]
+    failed_now = sum(d.outcome in {"failed", "error"} for d in docs)
+    failed_before = sum(d.row.status != "stored" for d in skipped if d.row is not None)
+    stored = new + len(skipped) - failed_before
     say(
-        f"{len(docs)} documents: {new} stored now, {skipped} skipped (already in PostgreSQL), "
-        f"{len(failed)} failed · {stored_total}/{len(docs)} stored · {seconds:.1f} s"
+        f"{len(docs)} documents: {new} stored now, {len(skipped)} skipped (already in PostgreSQL), "
+        f"{failed_now} failed"
+        + (f" ({failed_before} more failed in an earlier run)" if failed_before else "")
+        + f" · {stored}/{len(docs)} stored · {seconds:.1f} s"
     )
     say(f"Temporal UI: {stack.ui_url}" + ("" if keep else "  (up while this runs: --keep-running keeps it)"))
     say("Counts and failures later: docpipe status")
-    return EXIT_FAILED_DOCS if failed else EXIT_OK
+    return EXIT_OK if stored == len(docs) else EXIT_FAILED_DOCS
 
 
 def _json(docs: list[DocProgress], stack: LocalStack, seconds: float) -> dict[str, Any]:

@@ -33,8 +33,7 @@ def outcome_text(d: DocProgress) -> str:
     if d.outcome == "stored":
         return "stored" + (" (resumed)" if d.resumed else "")
     if d.outcome == "failed":
-        stage = d.row.failed_stage if d.row else None
-        return f"failed at {stage or '?'}: {d.reason}"
+        return f"failed at {d.failed_stage or '?'}: {d.reason}"
     if d.outcome == "error":
         return f"error: {d.reason}"
     return d.outcome

@@ -34,6 +34,7 @@ class DocProgress:
     stage: str = "queued"  # the workflow's current stage
     resumed: bool = False  # joined a run started earlier (a previous `docpipe dev` was interrupted)
     reason: str | None = None
+    failed_stage: str | None = None
     started: float | None = None
     finished: float | None = None
     stage_started: float | None = None
@@ -85,7 +86,7 @@ class DocProgress:
             "row": row.row_id if row else None,
             "status": row.status if row else None,
             "reason": self.reason or (row.reason if row else None),
-            "failedStage": row.failed_stage if row else None,
+            "failedStage": self.failed_stage or (row.failed_stage if row else None),
             "timingsMs": self.stage_ms(),
             "seconds": round(self.elapsed(), 3) if self.started is not None else None,
         }
@@ -127,7 +128,7 @@ async def _result(client: Client, doc: DocProgress) -> None:
     try:
         result = await client.get_workflow_handle(doc.workflow_id, result_type=PipelineResult).result()
         doc.outcome = "stored" if result.status == "stored" else "failed"
-        doc.reason = result.reason
+        doc.reason, doc.failed_stage = result.reason, result.failed_stage
         doc.timings = {t.stage: t.milliseconds for t in result.timings}
         doc.move_to(result.status, time.monotonic())
     except WorkflowFailureError as err:

@@ -33,7 +33,7 @@ from docpipe.local.services import (
     temporal_binary,
 )
 from docpipe.local.state import DevState, clear_state, prune_pg_handles, reap_leftovers, write_state
-from docpipe.local.supervisor import ProcessSpec, Supervisor
+from docpipe.local.supervisor import ProcessSpec, Supervisor, SupervisorError
 from docpipe.plan import PlacementPlan
 from workers.contract import ROLES
 
@@ -249,8 +249,46 @@ class LocalStack:
     def restart_worker(self, role: str) -> None:
         self.supervisor.restart(worker_name(role), grace=self.grace_seconds + 5)
 
+    def add_worker(self, role: str, name: str, env: Mapping[str, str] | None = None) -> str:
+        """Start one more worker for `role` (same queue), e.g. the new target's during a flip rehearsal.
+
+        It runs with the role's realized environment plus `env` (say another DOCPIPE_BUILD_ID) and is
+        supervised like the others; `stop_worker(name)` sends it SIGTERM and waits for its drain.
+        """
+        base = next(r for r in self.roles if r.role == role)
+        spec_env = base.full_env(self._env)
+        spec_env.update({HOME_ENV: str(self.home.root), "PYTHONUNBUFFERED": "1", **(env or {})})
+        self.supervisor.add(
+            ProcessSpec(
+                name=name,
+                argv=[sys.executable, "-m", "docpipe.cli", "worker", role],
+                env=spec_env,
+                log_path=self.home.log_dir / f"{name}.log",
+                ready_text=f"docpipe worker {role} ready",
+                cwd=ROOT,
+            )
+        )
+        self.supervisor.start(name)
+        self.supervisor.wait_ready([name], 120)
+        return name
+
+    def stop_worker(self, name_or_role: str) -> None:
+        """SIGTERM (drain within the grace period), then SIGKILL; not restarted."""
+        name = name_or_role if name_or_role in self.supervisor.names() else worker_name(name_or_role)
+        self.supervisor.stop(name, grace=self.grace_seconds + 5)
+
     def wait_workers_ready(self, timeout: float = 60.0) -> None:
-        self.supervisor.wait_ready([worker_name(r) for r in ROLES], timeout)
+        """Until every role's worker is up and polling again (restarts included)."""
+        deadline = time.monotonic() + timeout
+        names = [worker_name(r) for r in ROLES]
+        while not all(self.supervisor.is_ready(n) for n in names):
+            failed = self.supervisor.failures()
+            if failed:
+                raise SupervisorError("; ".join(f"{n} {why}" for n, why in failed.items()))
+            if time.monotonic() > deadline:
+                late = [n for n in names if not self.supervisor.is_ready(n)]
+                raise SupervisorError(f"not ready after {timeout:g} s: {', '.join(late)}")
+            time.sleep(0.05)
 
     def service(self, name: ServiceName) -> Any:
         return {"temporal": self.temporal, "postgres": self.postgres, "valkey": self.valkey}[name]

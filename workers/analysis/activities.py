@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from temporalio import activity
 
-from workers.analysis.models import DocumentAnalysis
 from workers.cache import Cache
 from workers.errors import bad_model_output
 from workers.heartbeat import heartbeating
 from workers.settings import Settings
 from workers.types import AnalyzeInput, AnalyzeResult, DocumentRef, Element
+
+if TYPE_CHECKING:  # pydantic loads with the first document, not at worker start (Lambda cold starts)
+    from workers.analysis.models import DocumentAnalysis
 
 
 class Analyser(Protocol):
@@ -46,9 +48,12 @@ class AnalysisActivities:
     async def analyze_document(self, inp: AnalyzeInput) -> AnalyzeResult:
         ref = inp.document
         cached = await self._cache.get_json(f"analysis:{self._backend}", ref.sha256)
+        from pydantic import ValidationError
+
+        from workers.analysis.models import DocumentAnalysis
+
         if cached is not None:
             return _result(DocumentAnalysis.model_validate(cached), self._backend, cached=True)
-        from pydantic import ValidationError
 
         try:
             # The semaphore caps concurrent model calls across every analysis worker (a cost guard).
