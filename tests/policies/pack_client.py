@@ -23,9 +23,13 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
+from docpipe.stackfile import flat_from_stack_file
+from infra.offline import OfflineRunner, RecordingMonitor
+from policies.offline import stack_resources
 from policies.runner import StackResource
 
-PACK_DIR = Path(__file__).resolve().parents[2] / "policies"
+ROOT_DIR = Path(__file__).resolve().parents[2]
+PACK_DIR = ROOT_DIR / "policies"
 LEVELS = {
     "advisory": analyzer_pb2.ADVISORY,
     "mandatory": analyzer_pb2.MANDATORY,
@@ -126,9 +130,15 @@ def _diagnostics(response: analyzer_pb2.AnalyzeResponse, descriptions: Mapping[s
 
 
 def analyze(
-    stub: analyzer_pb2_grpc.AnalyzerStub, info: analyzer_pb2.AnalyzerInfo, resources: Sequence[StackResource]
+    stub: analyzer_pb2_grpc.AnalyzerStub,
+    info: analyzer_pb2.AnalyzerInfo,
+    resources: Sequence[StackResource],
+    outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[Diagnostic]:
-    """`Analyze` for each resource (inputs), then `AnalyzeStack` once; every diagnostic returned."""
+    """`Analyze` for each resource (its inputs), then `AnalyzeStack` once with each resource's outputs
+    (as the engine sends them; a resource's inputs when `outputs` lacks it). Every diagnostic returned.
+    """
+    outputs = outputs or {}
     descriptions = {p.name: p.description for p in info.policies}
     found: list[Diagnostic] = []
     for r in resources:
@@ -145,7 +155,7 @@ def analyze(
         resources=[
             analyzer_pb2.AnalyzerResource(
                 type=r.type,
-                properties=_struct(r.inputs),
+                properties=_struct(outputs.get(r.urn, r.inputs)),
                 urn=r.urn,
                 name=r.name,
                 parent=r.parent or "",
@@ -160,3 +170,32 @@ def analyze(
     )
     found.extend(_diagnostics(stub.AnalyzeStack(stack_request), descriptions))
     return found
+
+
+class _EngineMonitor(RecordingMonitor):
+    """Also keeps what the engine would hold as each resource's outputs: the provider's state for a
+    custom resource, the registered outputs (`register_outputs`) for a component."""
+
+    def __init__(self, mocks: Any) -> None:
+        super().__init__(mocks)
+        self.outputs: dict[str, dict[str, Any]] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.custom:
+            self.outputs[response.urn] = json_format.MessageToDict(response.object)
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        self.outputs[request.urn] = json_format.MessageToDict(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def engine_run(stack: str, *overrides: str) -> tuple[list[StackResource], dict[str, dict[str, Any]]]:
+    """A mocks run of the stack: each resource with its inputs, and the outputs the engine would hold."""
+    flat = flat_from_stack_file(ROOT_DIR, stack, overrides, placeholder_secrets=True)
+    runner = OfflineRunner(flat, stack)
+    monitor = _EngineMonitor(runner.mocks)
+    runner.monitor = monitor
+    result = runner.run()
+    return stack_resources(result.resources), dict(monitor.outputs)
