@@ -148,9 +148,9 @@ def _placeholders(flat: FlatConfig) -> list[str]:
 
 def build_view(stack: str, sets: list[str]) -> PlanView:
     """Validate and run the stack (and the unchanged stack when `sets` is non-empty)."""
-    from infra.offline import run_offline
-
     _config, flat = load_stack(stack, overrides=sets, placeholder_secrets=True)
+    from infra.offline import run_offline  # after validation: bad config fails before Pulumi loads
+
     result = run_offline(flat, stack)
     base = None
     if sets:
