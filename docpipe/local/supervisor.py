@@ -194,13 +194,19 @@ class Supervisor:
                 time.sleep(0.05)
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int | None:
-        """Send `sig` to the process's group without marking it stopped: the monitor restarts it."""
+        """Send `sig` to the process's group without marking it stopped: the monitor restarts it.
+
+        With SIGKILL this returns once the process is gone, so "ready" afterwards means the new one.
+        """
         with self._lock:
             mp = self._procs[name]
-            pid = mp.pid
+            pid, proc = mp.pid, mp.proc
             if pid is not None and mp.alive():
                 signal_group(pid, sig)
-            return pid
+        if sig == signal.SIGKILL and proc is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(10)
+        return pid
 
     def stop(self, name: str, grace: float = 10.0) -> None:
         self.stop_many([name], grace)
