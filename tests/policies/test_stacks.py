@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from policy_helpers import ROOT_DIR, STACKS, report, resources
+from policy_helpers import EC2, ROOT_DIR, STACKS, report, resources
 
 from policies.pack import POLICIES
 
@@ -41,3 +41,13 @@ def test_compliant_stack_passes_with_its_policy_config(stack: str, policy: str) 
 def test_compliant_stack_passes_with_schema_defaults(stack: str) -> None:
     result = report(resources(stack), None, stack)
     assert result.passed and result.verdicts == []
+
+
+def test_prod_with_a_role_on_ec2_passes() -> None:
+    # The EC2 placement brings a launch template (IMDSv2, user data env file) and the cache.
+    items = resources("prod", *EC2)
+    assert {"aws:ec2/launchTemplate:LaunchTemplate", "aws:elasticache/serverlessCache:ServerlessCache"} <= {
+        r.type for r in items
+    }
+    result = report(items, ROOT_DIR / "policies" / "prod.json", "prod")
+    assert result.verdicts == []
