@@ -128,7 +128,10 @@ def policy_section(view: PlanView) -> Section:
     """What `pulumi up --policy-pack policies --policy-pack-config policies/<stack>.json` would say."""
     from policies.offline import verdicts
 
-    found = verdicts(view.result.resources, view.stack)
+    try:
+        found = verdicts(view.result.resources, view.stack)
+    except ValueError as err:  # a policy config file naming an unknown policy or property
+        return Section("Policy verdicts", [f"policy config error: {err}"], {"error": str(err)})
     return Section("Policy verdicts", found.lines(), found.to_dict())
 
 

@@ -52,3 +52,19 @@ def test_docpipe_plan_section() -> None:
     assert section.lines[0].startswith("with policies/dev.json at 10 files/day: monthly estimate 149.91 USD")
     assert section.lines[-1] == "  pulumi up --policy-pack policies: would pass"
     assert section.data["passed"] is True and len(section.data["policies"]) == 11
+
+
+def test_docpipe_plan_section_shows_a_config_error(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from types import SimpleNamespace
+
+    import policies.offline
+    from docpipe.planview import policy_section
+
+    (tmp_path / "dev.json").write_text('{"monthly-cost-cap": {"maxMonthlyUSD": 10}}')
+    monkeypatch.setattr(policies.offline, "PACK_DIR", tmp_path)
+    view = SimpleNamespace(stack="dev", result=SimpleNamespace(resources=resources("dev")))
+    section = policy_section(view)  # type: ignore[arg-type]
+    assert section.lines == [
+        "policy config error: policy monthly-cost-cap: unknown config properties maxMonthlyUSD; known: "
+        "enrichmentRate, filesPerDay, maxMonthlyUsd, minutesPerFile, pagesPerFile, prices, profile"
+    ]
