@@ -59,7 +59,11 @@ def run_submit(args: argparse.Namespace) -> int:
     if missing:
         print(f"docpipe submit: not a file: {', '.join(missing)}", file=sys.stderr)
         return 2
-    subs = asyncio.run(_submit(args.paths, settings, args.wait))
+    try:
+        subs = asyncio.run(_submit(args.paths, settings, args.wait))
+    except RuntimeError as err:  # connection failures from the Temporal client
+        print(f"docpipe submit: {err}", file=sys.stderr)
+        return 1
     if args.json:
         print(json.dumps([s.to_dict() for s in subs], indent=2, default=str))
     else:

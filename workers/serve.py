@@ -11,7 +11,9 @@ import logging
 import signal
 import time
 
+from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
+from temporalio.service import RPCError
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from workers.connect import connect
@@ -39,12 +41,12 @@ async def serve(role: str, settings: Settings, started: float | None = None) -> 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     run = asyncio.create_task(worker.run())
+    promoting: asyncio.Task[None] | None = None
     try:
         while not worker.is_running and not run.done():
             await asyncio.sleep(0.01)
         if run.done():
             await run  # raises the start-up error (bad namespace, unreachable server, ...)
-        await promote(client, version, settings.promote_version)
         logger.info(
             "docpipe worker %s ready: task queue %s, deployment %s, build %s (%.2f s)",
             role,
@@ -53,6 +55,9 @@ async def serve(role: str, settings: Settings, started: float | None = None) -> 
             version.build_id,
             time.monotonic() - started,
         )
+        # Making the version current takes the server a second or two on a new deployment; the
+        # worker already polls meanwhile, and its tasks flow as soon as the version is current.
+        promoting = asyncio.create_task(_promote(client, version, settings.promote_version))
         stopped = asyncio.create_task(stop.wait())
         await asyncio.wait([run, stopped], return_when=asyncio.FIRST_COMPLETED)
         if run.done():
@@ -64,6 +69,16 @@ async def serve(role: str, settings: Settings, started: float | None = None) -> 
         logger.info("docpipe worker %s stopped", role)
         return 0
     finally:
+        if promoting is not None and not promoting.done():
+            promoting.cancel()
         if not run.done():
             await worker.shutdown()
         await reg.close()
+
+
+async def _promote(client: Client, version: WorkerDeploymentVersion, policy: str) -> None:
+    try:
+        if await promote(client, version, policy):
+            logger.info("%s build %s is current", version.deployment_name, version.build_id)
+    except RPCError as err:  # e.g. an API key without deployment rights: serve anyway, say why
+        logger.warning("could not make %s current (%s); tasks wait for a release step", version, err)
