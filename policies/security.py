@@ -395,6 +395,12 @@ REFERENCE_VALUE = re.compile(
 )
 
 
+# Words that, glued to a short marker, still name a secret (APIKEY, AUTHTOKEN).
+GLUED_PREFIXES = ("API", "AUTH", "ACCESS", "PRIVATE", "CLIENT", "SECRET", "SESSION", "BEARER")
+# Values that are settings, not secrets, whatever the variable is called (USE_API_KEY=true).
+PLAIN_SETTING = re.compile(r"^(true|false|yes|no|on|off|none|null|-?\d+(\.\d+)?)$", re.IGNORECASE)
+
+
 def secret_name(name: str, markers: list[str], allowed: set[str]) -> bool:
     """Whether an environment variable's name says it holds a secret (`E2B_API_KEY`, `DB_PASSWORD`).
 
@@ -404,7 +410,13 @@ def secret_name(name: str, markers: list[str], allowed: set[str]) -> bool:
     if name in allowed or re.search(r"_(ARN|ARNS|REF|REFS|ID|NAME|NAMES|URL|HOST)$", upper):
         return False
     words = re.split(r"[^A-Z0-9]+", upper)
-    return any(m.upper() in words or upper.endswith(m.upper()) for m in markers)
+    for marker in (m.upper() for m in markers):
+        # A whole word (API_KEY, DB_PASSWORD), or glued on where it still reads as one (APIKEY,
+        # DBPASSWORD) — but not MONKEY or TURKEY.
+        glued = len(marker) >= 6 or any(upper.endswith(p + marker) for p in GLUED_PREFIXES)
+        if marker in words or (glued and upper.endswith(marker)):
+            return True
+    return False
 
 
 def secret_problem(name: str, value: Any, config: Mapping[str, Any]) -> str | None:
@@ -412,7 +424,7 @@ def secret_problem(name: str, value: Any, config: Mapping[str, Any]) -> str | No
     if value is UNKNOWN or value is None:
         return None
     text = str(value)
-    if not text or REFERENCE_VALUE.match(text):
+    if not text or REFERENCE_VALUE.match(text) or PLAIN_SETTING.match(text):
         return None
     if any(p.search(text) for p in SECRET_VALUE_PATTERNS):
         return "its value looks like a credential"

@@ -476,3 +476,26 @@ def test_bucket_blocks_are_matched_by_resource_dependencies(prod: list[StackReso
         "bucket 'logs' has no public access block",
         "bucket 'logs' has no default encryption",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "flagged"),
+    [
+        ("OPENAI_API_KEY", "k", True),
+        ("APIKEY", "k", True),
+        ("DBPASSWORD", "k", True),
+        ("CLIENT_SECRET", "k", True),
+        ("MONKEY", "banana", False),
+        ("TURKEY_COUNT", "k", False),
+        ("USE_API_KEY", "true", False),
+        ("MAX_TOKENS", "4096", False),
+        ("TOKEN_URL", "https://auth.example/token", False),
+        ("GREETING", "postgres://app:hunter2@db:5432/x", True),
+    ],
+)
+def test_secret_names_and_values(name: str, value: str, flagged: bool) -> None:
+    from policies.pack import policy
+    from policies.security import secret_problem
+
+    config = {k: v["default"] for k, v in policy("no-plaintext-secrets").config_schema.properties.items()}
+    assert (secret_problem(name, value, config) is not None) is flagged
