@@ -40,6 +40,8 @@ def worker_env(p: RolePlacement, baseline: Baseline) -> dict[str, pulumi.Input[s
         Env.QUEUE_PREFIX: DEFAULT_QUEUE_PREFIX,
         Env.DEPLOYMENT_NAME: p.deployment_name,
         Env.BUILD_ID: config.image_tag,
+        # The version is created and made current at deploy time (infra.versioning), not by workers.
+        Env.PROMOTE_VERSION: "never",
         Env.BUCKET: baseline.bucket.name,
         "TEMPORAL_ADDRESS": temporal.address,
         "TEMPORAL_NAMESPACE": temporal.namespace,
