@@ -397,6 +397,9 @@ REFERENCE_VALUE = re.compile(
 
 # Words that, glued to a short marker, still name a secret (APIKEY, AUTHTOKEN).
 GLUED_PREFIXES = ("API", "AUTH", "ACCESS", "PRIVATE", "CLIENT", "SECRET", "SESSION", "BEARER")
+# Values a shell expands when the instance boots (SECRET=$(aws secretsmanager get-secret-value ...)):
+# the secret is fetched at run time, which is the point.
+RUNTIME_VALUE = re.compile(r"^(\$[({A-Za-z_]|`)")
 # Values that are settings, not secrets, whatever the variable is called (USE_API_KEY=true).
 PLAIN_SETTING = re.compile(r"^(true|false|yes|no|on|off|none|null|-?\d+(\.\d+)?)$", re.IGNORECASE)
 
@@ -424,7 +427,7 @@ def secret_problem(name: str, value: Any, config: Mapping[str, Any]) -> str | No
     if value is UNKNOWN or value is None:
         return None
     text = str(value)
-    if not text or REFERENCE_VALUE.match(text) or PLAIN_SETTING.match(text):
+    if not text or REFERENCE_VALUE.match(text) or PLAIN_SETTING.match(text) or RUNTIME_VALUE.match(text):
         return None
     if any(p.search(text) for p in SECRET_VALUE_PATTERNS):
         return "its value looks like a credential"

@@ -29,6 +29,11 @@ WARM = (
     "activities.enrichment.lambda.provisionedConcurrency=2",
 )
 LAMBDA = ("activities.extraction.target=lambda", "activities.enrichment.lambda.reservedConcurrency=50")
+SELF_HOSTED = (
+    "temporal.mode=self-hosted",
+    "activities.extraction.target=ec2",
+    "activities.analysis.target=ec2",
+)
 
 
 @functools.cache

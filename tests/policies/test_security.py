@@ -491,6 +491,8 @@ def test_bucket_blocks_are_matched_by_resource_dependencies(prod: list[StackReso
         ("MAX_TOKENS", "4096", False),
         ("TOKEN_URL", "https://auth.example/token", False),
         ("GREETING", "postgres://app:hunter2@db:5432/x", True),
+        ("SECRET", "$(aws secretsmanager get-secret-value --secret-id x)", False),
+        ("DB_PASSWORD", "${DB_PASSWORD_FROM_SSM}", False),
     ],
 )
 def test_secret_names_and_values(name: str, value: str, flagged: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from policy_helpers import EC2, ROOT_DIR, STACKS, report, resources
+from policy_helpers import EC2, ROOT_DIR, SELF_HOSTED, STACKS, report, resources
 
 from policies.pack import POLICIES
 
@@ -49,5 +49,13 @@ def test_prod_with_a_role_on_ec2_passes() -> None:
     assert {"aws:ec2/launchTemplate:LaunchTemplate", "aws:elasticache/serverlessCache:ServerlessCache"} <= {
         r.type for r in items
     }
+    result = report(items, ROOT_DIR / "policies" / "prod.json", "prod")
+    assert result.verdicts == []
+
+
+def test_prod_with_self_hosted_temporal_passes() -> None:
+    # The Temporal server instance fetches its database secret at boot (SECRET=$(aws ...)).
+    items = resources("prod", *SELF_HOSTED)
+    assert any(r.name == "temporal-server" for r in items)
     result = report(items, ROOT_DIR / "policies" / "prod.json", "prod")
     assert result.verdicts == []
