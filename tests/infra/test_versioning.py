@@ -22,7 +22,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from infra import versioning
+from infra import worker_deployments as versioning
 from infra.versioning import VersionSpec, diff_props
 
 pytestmark = pytest.mark.services
