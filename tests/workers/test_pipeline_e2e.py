@@ -61,6 +61,10 @@ def test_samples_end_to_end(temporal_server, database_url, valkey, samples_dir: 
     report = results["report.md"]
     assert report["needs_enrichment"]
     assert report["enrichment_output"]["column_totals"]["Q3 sales"] == 46800 + 33100 + 24050
+    # The invoice (text, no table) was cross-checked: items = subtotal, subtotal + VAT = amount due.
+    invoice = results["invoice.pdf"]["enrichment_output"]
+    assert invoice["line_items_total"] == 95.0
+    assert invoice["items_match_subtotal"] and invoice["total_matches_due"]
     assert not results["memo.txt"]["needs_enrichment"]
     assert [t["stage"] for t in report["timings"]] == ["extraction", "analysis", "enrichment", "storage"]
 

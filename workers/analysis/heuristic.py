@@ -36,6 +36,29 @@ for table in tables:
 result = {"tables": len(tables), "column_totals": totals}
 """
 
+# Cross-checks an invoice laid out as text: line items against the subtotal, subtotal + tax against
+# the amount due.
+INVOICE_CHECK_CODE = """\
+import re
+labelled, items = {}, []
+for element in elements:
+    for line in element.get("text", "").splitlines():
+        found = re.match(r"^\\s*([A-Za-z][^:]*):\\s*[$€£]?\\s?([\\d,]+\\.\\d{2})", line)
+        if found:
+            labelled[found.group(1).strip().lower()] = float(found.group(2).replace(",", ""))
+        elif re.search(r"[A-Za-z].*\\s([\\d,]+\\.\\d{2})\\s*$", line):
+            items.append(float(line.split()[-1].replace(",", "")))
+subtotal = labelled.get("subtotal")
+tax = next((v for k, v in labelled.items() if k.startswith(("vat", "tax", "gst"))), 0.0)
+due = next((v for k, v in labelled.items() if "due" in k or k == "total"), None)
+result = {
+    "line_items_total": round(sum(items), 2),
+    "amounts": labelled,
+    "items_match_subtotal": subtotal is not None and abs(sum(items) - subtotal) < 0.005,
+    "total_matches_due": None if due is None or subtotal is None else abs(subtotal + tax - due) < 0.005,
+}
+"""
+
 
 def analyse(ref: DocumentRef, elements: list[Element]) -> DocumentAnalysis:
     text = "\n".join(str(e.get("text", "")) for e in elements)
@@ -56,12 +79,16 @@ def analyse(ref: DocumentRef, elements: list[Element]) -> DocumentAnalysis:
     has_numeric_table = any(
         e.get("type") == "Table" and re.search(r"\d", e.get("text", "")) for e in elements
     )
-    needs = has_numeric_table or (doc_type == "invoice" and bool(_MONEY.search(text)))
+    code, plan = None, None
+    if has_numeric_table:
+        code, plan = TABLE_TOTALS_CODE, "total the numeric columns of each table"
+    elif doc_type == "invoice" and re.search(r"\d\.\d{2}\b", text):
+        code, plan = INVOICE_CHECK_CODE, "check line items against the subtotal and the amount due"
     return DocumentAnalysis(
         document_type=doc_type,
         summary=summary,
         key_entities=list(dict.fromkeys(entities))[:20],
-        needs_enrichment=needs,
-        enrichment_code=TABLE_TOTALS_CODE if needs else None,
-        enrichment_plan="total the numeric columns of each table" if needs else None,
+        needs_enrichment=code is not None,
+        enrichment_code=code,
+        enrichment_plan=plan,
     )
