@@ -80,3 +80,16 @@ async def test_status_counts_and_failures(database_url):
 
 async def _const(value: str) -> str:
     return value
+
+
+async def test_concurrent_stores_on_one_worker_all_commit(database_url):
+    import asyncio
+
+    storage = StorageActivities(lambda: _const(database_url))
+    refs = [DocumentRef(f"/docs/{i}.txt", f"{i:064x}", f"{i}.txt", "text/plain", 1) for i in range(20)]
+    results = await asyncio.gather(
+        *(storage.store_document(StoreInput(r, "stored", run_id="r")) for r in refs)
+    )
+    await storage.close()
+    assert all(r.changed for r in results)
+    assert read_status(database_url).counts == {"stored": 20}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,12 +17,17 @@ logger = logging.getLogger(__name__)
 
 
 class StorageActivities:
-    """Holds one connection, opened (and migrated) on first use and reopened after a failure."""
+    """Holds one connection, opened (and migrated) on first use and reopened after a failure.
+
+    Concurrent activities take turns on it (a lock): a psycopg connection runs one transaction at a
+    time, and a store is a single upsert of a few milliseconds.
+    """
 
     def __init__(self, conninfo: Callable[[], Awaitable[str]]) -> None:
         self._conninfo = conninfo
         self._conn: Any = None
         self._migrated = False
+        self._lock = asyncio.Lock()
 
     async def _connection(self) -> Any:
         import psycopg
@@ -37,16 +43,21 @@ class StorageActivities:
 
     @activity.defn(name="store_document")
     async def store_document(self, inp: StoreInput) -> StoreResult:
-        conn = await self._connection()
-        try:
-            async with conn.transaction():
-                changed = await upsert_document(conn, inp)
-        except Exception:
-            await self.close()  # a broken connection is reopened by the retry
-            raise
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                async with conn.transaction():
+                    changed = await upsert_document(conn, inp)
+            except BaseException:  # also a cancellation mid-transaction: never reuse that connection
+                await self._close()  # the retry reopens it
+                raise
         return StoreResult(sha256=inp.document.sha256, status=inp.status, changed=changed)
 
     async def close(self) -> None:
+        async with self._lock:
+            await self._close()
+
+    async def _close(self) -> None:
         if self._conn is not None:
             try:
                 await self._conn.close()
