@@ -49,7 +49,7 @@ class PlanVerdicts:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "configFile": str(self.config_file) if self.config_file else None,
+            "configFile": f"policies/{self.config_file.name}" if self.config_file else None,
             "monthlyEstimateUsd": None if self.estimate_usd is None else round(self.estimate_usd, 2),
             "maxMonthlyUsd": self.cap_usd,
             "filesPerDay": self.files_per_day,

@@ -91,12 +91,16 @@ def _who(resource: PolicyResource, placement: Placement | None) -> str:
     return f"role {placement.role} ({placement.target}, {resource.name!r})"
 
 
-def _warm_instances(resource: PolicyResource) -> Iterator[tuple[str, float]]:
+def _warm_instances(resource: PolicyResource, placement: Placement | None) -> Iterator[tuple[str, float]]:
     """(property, count) for each setting that keeps serverless capacity running while idle."""
     props = resource.props
     if resource.resource_type == CLOUD_RUN_WORKER_POOL:
         mode = get(props, "scaling.scalingMode")
-        if mode == "MANUAL":
+        if mode == "MANUAL" and placement is not None and placement.target == "cloudrun":
+            # Temporal's scaler owns a placed pool's live manualInstanceCount (it may be busy right
+            # now); the floor it scales back down to is the placement's minInstances.
+            yield "cloudrun.minInstances", number(placement.sizing.get("minInstances")) or 0.0
+        elif mode == "MANUAL":
             yield "scaling.manualInstanceCount", number(get(props, "scaling.manualInstanceCount")) or 0.0
         yield "scaling.minInstanceCount", number(get(props, "scaling.minInstanceCount")) or 0.0
     elif resource.resource_type == CLOUD_RUN_SERVICE:
@@ -120,7 +124,7 @@ def check_scales_to_zero(
         placement = owning_placement(resource, by_urn)
         if placement is not None and placement.role in exempt:
             continue
-        for prop, count in _warm_instances(resource):
+        for prop, count in _warm_instances(resource, placement):
             if count <= 0:
                 continue
             if resource.resource_type == PROVISIONED_CONCURRENCY:

@@ -14,7 +14,26 @@ def test_cloud_run_min_instances_fails() -> None:
     warm = [m for m in messages("serverless-scales-to-zero", resources("prod", *WARM)) if "Cloud Run" in m]
     assert warm == [
         "role extraction (cloudrun, 'extraction-cloudrun-pool') keeps 1 Cloud Run instance(s) running while "
-        "idle (scaling.manualInstanceCount=1); set cloudrun.minInstances to 0"
+        "idle (cloudrun.minInstances=1); set cloudrun.minInstances to 0"
+    ]
+
+
+def test_scaler_owned_instance_count_is_not_the_floor() -> None:
+    # Temporal's scaler raised the live count (seen after a refresh); the floor is still 0.
+    busy = edit(
+        resources("prod"),
+        lambda r: r.name == "extraction-cloudrun-pool",
+        lambda p: p["scaling"].update(manualInstanceCount=3.0),
+    )
+    assert messages("serverless-scales-to-zero", busy) == []
+    stray = StackResource(
+        "gcp:cloudrunv2/workerPool:WorkerPool",
+        "stray-pool",
+        {"scaling": {"scalingMode": "MANUAL", "manualInstanceCount": 2.0}},
+    )
+    assert messages("serverless-scales-to-zero", [*busy, stray]) == [
+        "'stray-pool' keeps 2 Cloud Run instance(s) running while idle (scaling.manualInstanceCount=2); set "
+        "cloudrun.minInstances to 0"
     ]
 
 
