@@ -68,3 +68,15 @@ def test_network_isolation_uses_a_network_namespace_where_the_os_allows():
     assert network_isolation() in {"netns", "socket-block"}
     if os.geteuid() == 0 and os.path.exists("/usr/bin/unshare"):
         assert network_isolation() == "netns"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="privileges are dropped only when the worker runs as root")
+async def test_a_root_worker_runs_the_code_as_nobody(work_dir):
+    precious = work_dir / "precious.txt"
+    precious.write_text("keep me")
+    os.chmod(work_dir, 0o755)
+    _, result = await LocalSandbox(LIMITS).run("import os\nresult = os.getuid()", ELEMENTS)
+    assert result == 65534
+    message = await _fail(f"import os\nos.remove({str(precious)!r})")
+    assert "PermissionError" in message
+    assert precious.read_text() == "keep me"

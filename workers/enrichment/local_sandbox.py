@@ -3,9 +3,10 @@
 Limits per run: CPU time and address space (setrlimit in the child before any model code runs),
 captured output size, wall-clock time (the whole process group is killed), an empty temporary working
 directory, a minimal environment, Python in isolated mode without site-packages, and no network: the
-child gets its own empty network namespace through `unshare -rn` where the kernel allows it. Where
-it does not, the runner blocks `socket` in-process instead and the worker says so once at start.
-The code never runs inside the worker process.
+child gets its own empty network namespace (`unshare -n` when the worker is root, `unshare -rn`
+otherwise) where the kernel allows it; where it does not, the runner blocks `socket` in-process and
+the worker says so once. A root worker also drops the child to `nobody` before the code runs, so the
+code cannot touch the worker's files. The code never runs inside the worker process.
 """
 
 from __future__ import annotations
@@ -36,6 +37,17 @@ resource.setrlimit(resource.RLIMIT_AS, ({mem}, {mem}))
 resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 """
+# Dropping root: modules are imported first, since the interpreter's own files may sit where `nobody`
+# cannot read them (a home-directory Python); container images keep the stdlib world-readable.
+_DROP_ROOT = """
+import collections, csv, datetime, decimal, functools, io, itertools, json, math, re, statistics, string
+import encodings.idna, resource, socket
+import os
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+"""
+NOBODY = 65534
 _SOCKET_BLOCK = """
 import socket
 def _no_network(*args, **kwargs):
@@ -45,26 +57,33 @@ socket.create_connection = _no_network
 """
 
 
+def _works(cmd: list[str]) -> bool:
+    try:
+        return subprocess.run([*cmd, "true"], capture_output=True, timeout=5, check=False).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 @cache
-def network_isolation() -> str:
-    """'netns' when `unshare -rn` gives the child an empty network namespace here, else 'socket-block'."""
+def _isolation() -> tuple[tuple[str, ...], str]:
+    """(command prefix, kind): kind 'netns' (own empty network namespace) or 'socket-block'."""
     unshare = shutil.which("unshare")
     if unshare and sys.platform.startswith("linux"):
-        try:
-            ok = (
-                subprocess.run(
-                    [unshare, "-rn", "true"], capture_output=True, timeout=5, check=False
-                ).returncode
-                == 0
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            ok = False
-        if ok:
-            return "netns"
-    logger.warning(
-        "unshare -rn is not available: the enrichment sandbox falls back to blocking sockets in-process"
-    )
-    return "socket-block"
+        # Real root keeps its uid outside a user namespace, so it can drop to nobody afterwards.
+        prefix = (unshare, "-n") if os.geteuid() == 0 else (unshare, "-rn")
+        if _works(list(prefix)):
+            return prefix, "netns"
+    logger.warning("no network namespace available: the enrichment sandbox falls back to blocking sockets")
+    return (), "socket-block"
+
+
+def network_isolation() -> str:
+    """'netns' when the child gets an empty network namespace here, else 'socket-block'."""
+    return _isolation()[1]
+
+
+def drops_root() -> bool:
+    return os.geteuid() == 0
 
 
 @dataclass(frozen=True)
@@ -81,11 +100,10 @@ class LocalSandbox:
 
     def _command(self) -> list[str]:
         lim = self.limits
-        bootstrap = _LIMITS.format(cpu=lim.cpu_seconds, mem=lim.memory_mb * 1024 * 1024)
-        prefix: list[str] = []
-        if network_isolation() == "netns":
-            prefix = [shutil.which("unshare") or "unshare", "-rn"]
-        else:
+        prefix, kind = _isolation()
+        bootstrap = _DROP_ROOT if drops_root() else ""
+        bootstrap += _LIMITS.format(cpu=lim.cpu_seconds, mem=lim.memory_mb * 1024 * 1024)
+        if kind != "netns":
             bootstrap += _SOCKET_BLOCK
         return [*prefix, sys.executable, "-I", "-S", "-c", bootstrap + RUNNER]
 
@@ -94,6 +112,8 @@ class LocalSandbox:
         lim = self.limits
         stdin = json.dumps({"code": code, "elements": elements}).encode()
         with tempfile.TemporaryDirectory(prefix="docpipe-sandbox-") as workdir:
+            if drops_root():
+                os.chown(workdir, NOBODY, NOBODY)
             proc = await asyncio.create_subprocess_exec(
                 *self._command(),
                 stdin=asyncio.subprocess.PIPE,
