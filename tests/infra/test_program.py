@@ -73,9 +73,15 @@ def test_nat_only_when_needed(prod: OfflineResult, run: Callable[..., OfflineRes
     assert nat(no_nat) == [] and no_nat.of_type("aws:ec2/eip:Eip") == []
 
 
-def test_no_secret_value_in_plain_text(run: Callable[..., OfflineResult]) -> None:
-    result = run("prod", secrets=SECRETS)
-    needles = [*SECRETS.values(), *MOCK_SECRET_OUTPUTS]
+EXTERNAL = ["temporal.mode=external", "temporal.address=temporal.example.com:7233"]
+EXTERNAL_SECRET = {"docpipe:temporalApiKey": "SECRET-temporal-5eed"}
+
+
+@pytest.mark.parametrize("external", [False, True], ids=["temporal-cloud", "temporal-external"])
+def test_no_secret_value_in_plain_text(external: bool, run: Callable[..., OfflineResult]) -> None:
+    secrets = {**SECRETS, **(EXTERNAL_SECRET if external else {})}
+    result = run("prod", EXTERNAL if external else [], secrets=secrets)
+    needles = [*secrets.values(), *MOCK_SECRET_OUTPUTS]
     for res in result.resources:
         for text in plain_strings(res.inputs):
             for needle in needles:
