@@ -19,14 +19,16 @@ The compute-config wire format (provider `aws-lambda` / `gcp-cloud-run`, JSON de
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
 import pulumi.dynamic
 
 SCALING_GROUP = "default"
+DEPLOY_ADDRESS_ENV = "DOCPIPE_TEMPORAL_DEPLOY_ADDRESS"
 IDENTITY = "docpipe-pulumi"
 # Fields whose change means a different version (or deployment): replace, never update in place.
 REPLACE_KEYS = ("address", "namespace", "deploymentName", "buildId")
@@ -72,6 +74,12 @@ class VersionSpec:
 
 def _run(spec: VersionSpec, work: Any) -> Any:
     from infra.worker_deployments import connect
+
+    # A self-hosted frontend has a private address; `pulumi up` from outside the VPC reaches it
+    # through a tunnel (e.g. SSM port forwarding) named here.
+    override = os.environ.get(DEPLOY_ADDRESS_ENV)
+    if override:
+        spec = replace(spec, address=override)
 
     async def go() -> Any:
         client = await connect(spec)
