@@ -42,6 +42,10 @@ class Env:
     BUILD_ID: Final = "DOCPIPE_BUILD_ID"
     SHUTDOWN_GRACE_SECONDS: Final = "DOCPIPE_SHUTDOWN_GRACE_SECONDS"
     ACTIVITY_TIMEOUT_SECONDS: Final = "DOCPIPE_ACTIVITY_TIMEOUT_SECONDS"
+    # Where workflows are started (submit, the bucket starter): start-to-close seconds per stage as
+    # JSON, e.g. {"extraction": 840}. The caller of an activity sets its timeout, so a placement's
+    # limit (Lambda's 15 minutes) reaches the workflow through its input, not the activity's env.
+    STAGE_TIMEOUTS: Final = "DOCPIPE_STAGE_TIMEOUTS"
 
     EXTRACTION_BACKEND: Final = "DOCPIPE_EXTRACTION_BACKEND"  # unstructured-api | local
     UNSTRUCTURED_API_URL: Final = "UNSTRUCTURED_API_URL"

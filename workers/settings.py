@@ -5,9 +5,10 @@ Unknown backend names fail at start with the valid choices, not at the first doc
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from workers.contract import DEFAULT_BUILD_ID, DEFAULT_QUEUE_PREFIX, DEFAULT_STACK, Env, deployment_name
 
@@ -37,6 +38,18 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
+def _timeouts(raw: str | None) -> dict[str, float]:
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+        return {str(k): float(v) for k, v in data.items() if float(v) > 0}
+    except (ValueError, AttributeError, TypeError):
+        raise SettingsError(
+            f"{Env.STAGE_TIMEOUTS} must be a JSON object of stage → seconds, got {raw!r}"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,7 @@ class Settings:
     bucket: str | None = None
     payload_dir: str | None = None
     payload_threshold_bytes: int = 128 * 1024
+    stage_timeouts: dict[str, float] = field(default_factory=dict)
 
     def deployment_name(self, role: str) -> str:
         return self.deployment_name_override or deployment_name(self.stack, role)
@@ -120,4 +134,5 @@ class Settings:
             bucket=e.get(Env.BUCKET) or None,
             payload_dir=e.get(Env.PAYLOAD_DIR) or None,
             payload_threshold_bytes=int(_number(e, Env.PAYLOAD_THRESHOLD_BYTES, 128 * 1024)),
+            stage_timeouts=_timeouts(e.get(Env.STAGE_TIMEOUTS)),
         )

@@ -44,7 +44,9 @@ async def start_pipeline(client: Client, ref: DocumentRef, settings: Settings) -
     try:
         await client.start_workflow(
             WORKFLOW_TYPE,
-            PipelineInput(document=ref, queue_prefix=settings.queue_prefix),
+            PipelineInput(
+                document=ref, queue_prefix=settings.queue_prefix, stage_timeouts=settings.stage_timeouts
+            ),
             id=wid,
             task_queue=settings.task_queue("workflow"),
             # A finished run is not repeated (only a run that itself failed may be retried);

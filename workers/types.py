@@ -31,6 +31,8 @@ class PipelineInput:
     document: DocumentRef
     # Activities go to `<queue_prefix>-<role>`; tests use their own prefix to stay isolated.
     queue_prefix: str = DEFAULT_QUEUE_PREFIX
+    # Start-to-close seconds per stage, overriding the workflow's defaults (see Env.STAGE_TIMEOUTS).
+    stage_timeouts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -70,9 +70,12 @@ class DocumentPipelineWorkflow:
     def stage(self) -> str:
         return self._stage
 
-    async def _call(self, stage: str, arg: Any, result_type: type, prefix: str) -> Any:
+    async def _call(self, stage: str, arg: Any, result_type: type, inp: PipelineInput) -> Any:
         """Run one stage's activity on its role's queue; a failure becomes StageFailed(reason)."""
         name, timeout = _STAGES[stage]
+        if stage in inp.stage_timeouts:
+            timeout = timedelta(seconds=inp.stage_timeouts[stage])
+        prefix = inp.queue_prefix
         self._stage = stage
         started = workflow.now()
         try:
@@ -101,16 +104,14 @@ class DocumentPipelineWorkflow:
         enrichment: EnrichResult | None = None
         failure: StageFailed | None = None
         try:
-            extract = await self._call("extraction", ExtractInput(doc), ExtractResult, prefix)
-            analysis = await self._call(
-                "analysis", AnalyzeInput(doc, extract.elements), AnalyzeResult, prefix
-            )
+            extract = await self._call("extraction", ExtractInput(doc), ExtractResult, inp)
+            analysis = await self._call("analysis", AnalyzeInput(doc, extract.elements), AnalyzeResult, inp)
             if analysis.needs_enrichment and analysis.enrichment_code:
                 enrichment = await self._call(
                     "enrichment",
                     EnrichInput(doc, analysis.enrichment_code, extract.elements),
                     EnrichResult,
-                    prefix,
+                    inp,
                 )
         except StageFailed as err:
             failure = err

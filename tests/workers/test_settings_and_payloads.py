@@ -82,3 +82,10 @@ def test_converter_uses_external_storage_only_when_configured(tmp_path):
         Settings(payload_dir=str(tmp_path), payload_threshold_bytes=1000)
     ).external_storage
     assert storage is not None and storage.payload_size_threshold == 1000
+
+
+def test_stage_timeouts_travel_in_the_workflow_input():
+    s = Settings.from_env({"DOCPIPE_STAGE_TIMEOUTS": '{"extraction": 840, "analysis": 0}'})
+    assert s.stage_timeouts == {"extraction": 840.0}
+    with pytest.raises(SettingsError, match="DOCPIPE_STAGE_TIMEOUTS must be a JSON object"):
+        Settings.from_env({"DOCPIPE_STAGE_TIMEOUTS": "[1, 2]"})
