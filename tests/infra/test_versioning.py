@@ -211,3 +211,39 @@ def test_diff_replaces_on_new_build_and_updates_compute_in_place() -> None:
     assert diff_props(olds, dict(olds)) == (False, [])
     assert diff_props(olds, {**olds, "buildId": "v2"}) == (True, ["buildId"])
     assert diff_props(olds, {**olds, "compute": LAMBDA_COMPUTE}) == (True, [])
+
+
+def test_provider_create_update_delete(dev_server: str) -> None:
+    """The dynamic provider's own methods, as the Pulumi engine calls them."""
+    import asyncio
+
+    from infra.versioning import DeploymentVersionProvider
+
+    spec = _spec(dev_server)
+    props = {
+        "address": dev_server,
+        "namespace": "default",
+        "deploymentName": spec.deployment_name,
+        "buildId": "v1",
+        "tls": False,
+        "apiKey": None,
+        "compute": None,
+        "metadata": {"docpipe.role": "storage"},
+    }
+    provider = DeploymentVersionProvider()
+    created = provider.create(props)
+    assert created.id == f"default/{spec.deployment_name}/v1"
+
+    async def state(s: VersionSpec) -> dict[str, object] | None:
+        return await versioning.describe(await versioning.connect(s), s)
+
+    assert (asyncio.run(state(spec)) or {})["current"] is True
+    news = {**props, "metadata": {"docpipe.role": "storage", "docpipe.target": "ec2"}}
+    assert provider.diff(created.id, props, news).replaces == []
+    provider.update(created.id, props, news)
+    assert (asyncio.run(state(spec)) or {})["metadata"] == {
+        "docpipe.role": "storage",
+        "docpipe.target": "ec2",
+    }
+    provider.delete(created.id, news)
+    assert asyncio.run(state(spec)) is None
