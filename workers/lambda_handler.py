@@ -36,9 +36,11 @@ async def configure(config: LambdaWorkerConfig) -> AsyncGenerator[None, None]:
     role = os.environ.get(Env.ROLE)
     if not role:
         raise RuntimeError(f"{Env.ROLE} is not set: which role should this function serve?")
-    if "TEMPORAL_API_KEY" in resolve_secret_refs():
-        # envconfig was read when the handler was created; the key fetched since goes in directly.
-        config.client_connect_config["api_key"] = os.environ["TEMPORAL_API_KEY"]
+    resolve_secret_refs()  # fetches only what is not in the environment yet (the first invocation)
+    api_key = os.environ.get("TEMPORAL_API_KEY")
+    if api_key and "api_key" not in config.client_connect_config:
+        # envconfig was read when the handler was created, before the key was fetched.
+        config.client_connect_config["api_key"] = api_key
         config.client_connect_config.setdefault("tls", True)
     settings = Settings.from_env()
     reg = build_role(role, settings)

@@ -73,29 +73,38 @@ def _boto3_s3_client() -> Any:
     from temporalio.contrib.aws.s3driver import S3StorageDriverClient
 
     class Boto3S3Client(S3StorageDriverClient):
-        """temporalio's S3 driver on plain boto3 (run in threads) — no aioboto3 dependency."""
+        """temporalio's S3 driver on plain boto3 (run in threads) — no aioboto3 dependency.
+
+        boto3 is imported at the first large payload, not when a worker starts (Lambda cold starts).
+        """
 
         def __init__(self) -> None:
-            import boto3
+            self._client: Any = None
 
-            self._s3 = boto3.client("s3")
+        def _s3(self) -> Any:
+            if self._client is None:
+                import boto3
+
+                self._client = boto3.client("s3")
+            return self._client
 
         async def put_object(self, *, bucket: str, key: str, data: bytes) -> None:
-            await asyncio.to_thread(self._s3.put_object, Bucket=bucket, Key=key, Body=data)
+            await asyncio.to_thread(lambda: self._s3().put_object(Bucket=bucket, Key=key, Body=data))
 
         async def object_exists(self, *, bucket: str, key: str) -> bool:
             def head() -> bool:
+                s3 = self._s3()
                 try:
-                    self._s3.head_object(Bucket=bucket, Key=key)
+                    s3.head_object(Bucket=bucket, Key=key)
                     return True
-                except self._s3.exceptions.ClientError:
+                except s3.exceptions.ClientError:
                     return False
 
             return await asyncio.to_thread(head)
 
         async def get_object(self, *, bucket: str, key: str) -> bytes:
             def get() -> bytes:
-                body: bytes = self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                body: bytes = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
                 return body
 
             return await asyncio.to_thread(get)
