@@ -46,6 +46,9 @@ def run_worker(args: argparse.Namespace) -> int:
         code = asyncio.run(serve(args.role, settings, started))
     except KeyboardInterrupt:
         code = 130
+    except SettingsError as err:
+        print(f"docpipe worker: {err}", file=sys.stderr)
+        code = 2
     except Exception as err:
         logging.getLogger("docpipe.worker").error("docpipe worker %s failed: %s", args.role, err)
         code = 1

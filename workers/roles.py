@@ -12,7 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from workers.cache import Cache
-from workers.settings import Settings
+from workers.contract import Env
+from workers.settings import Settings, SettingsError
 
 
 @dataclass
@@ -53,6 +54,9 @@ def build_role(role: str, settings: Settings) -> RoleRegistration:
         )
         reg.activities.append(enrichment.enrich_document)
     elif role == "storage":
+        if not (settings.database_url or settings.database_secret_arn):
+            # Fail at start, not at the first document after a round of retries.
+            raise SettingsError(f"the storage role needs {Env.DATABASE_URL} or {Env.DATABASE_SECRET_ARN}")
         from workers.storage.activities import StorageActivities
         from workers.storage.connection import conninfo
 

@@ -26,8 +26,8 @@ logger = logging.getLogger("docpipe.worker")
 
 async def serve(role: str, settings: Settings, started: float | None = None) -> int:
     started = time.monotonic() if started is None else started
+    reg = build_role(role, settings)  # configuration mistakes surface before any connection
     client = await connect(settings)
-    reg = build_role(role, settings)
     version = WorkerDeploymentVersion(
         deployment_name=settings.deployment_name(role), build_id=settings.build_id
     )

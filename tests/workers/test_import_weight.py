@@ -41,7 +41,13 @@ print(json.dumps({{"import": at_import, "configure": at_configure, "queue": queu
 @pytest.mark.parametrize("role", ["workflow", "extraction", "analysis", "enrichment", "storage"])
 def test_handler_import_and_configure_load_no_backend_sdk(role: str):
     # As placed in the cloud: the bucket is configured (payloads go through the S3 driver).
-    env = {"PATH": "/usr/bin:/bin", "DOCPIPE_ROLE": role, "DOCPIPE_QUEUE_PREFIX": "w", "DOCPIPE_BUCKET": "b"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DOCPIPE_ROLE": role,
+        "DOCPIPE_QUEUE_PREFIX": "w",
+        "DOCPIPE_BUCKET": "b",
+        "DOCPIPE_DATABASE_URL": "postgresql:///unused",
+    }
     out = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )  # fmt: skip
