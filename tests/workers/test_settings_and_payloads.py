@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pytest
@@ -68,11 +67,11 @@ def test_secret_refs_fill_env_vars_without_overriding(monkeypatch: pytest.Monkey
     assert fetched == [arn + "e2b", arn + "vk"]
 
 
-def test_local_dir_driver_round_trips_payloads(tmp_path):
+async def test_local_dir_driver_round_trips_payloads(tmp_path):
     driver = LocalDirStorageDriver(tmp_path / "p")
     payload = Payload(metadata={"encoding": b"json/plain"}, data=b'{"elements": []}' * 1000)
-    claims = asyncio.run(driver.store(StorageDriverStoreContext(), [payload]))
-    assert asyncio.run(driver.retrieve(StorageDriverRetrieveContext(), claims)) == [payload]
+    claims = await driver.store(StorageDriverStoreContext(), [payload])
+    assert await driver.retrieve(StorageDriverRetrieveContext(), claims) == [payload]
     assert len(list((tmp_path / "p").iterdir())) == 1
 
 

@@ -31,7 +31,7 @@ def test_records_decode_keys_and_skip_other_events():
     assert records(event) == [("docs", "in/Q3 report(1).pdf")]
 
 
-def test_upload_starts_one_workflow_and_a_repeat_is_a_success(
+async def test_upload_starts_one_workflow_and_a_repeat_is_a_success(
     temporal_server, monkeypatch: pytest.MonkeyPatch
 ):
     prefix = f"s{uuid.uuid4().hex[:8]}"
@@ -47,8 +47,9 @@ def test_upload_starts_one_workflow_and_a_repeat_is_a_success(
         return DocumentRef(f"s3://{bucket}/{key}", sha, key.rsplit("/", 1)[-1], "application/pdf", 100)
 
     handler = make_handler(describe)
-    first = handler(_event("docs", "in/a.pdf"), None)
-    again = handler(_event("docs", "in/a.pdf", "in/copy-of-a.pdf"), None)  # same content twice more
+    # In a thread, as Lambda runs it: the handler owns its event loop (asyncio.run).
+    first = await asyncio.to_thread(handler, _event("docs", "in/a.pdf"), None)
+    again = await asyncio.to_thread(handler, _event("docs", "in/a.pdf", "in/copy-of-a.pdf"), None)
     assert first == {
         "started": 1,
         "results": [{"key": "in/a.pdf", "workflowId": workflow_id(sha), "started": True}],
@@ -56,10 +57,7 @@ def test_upload_starts_one_workflow_and_a_repeat_is_a_success(
     assert again["started"] == 0 and len(again["results"]) == 2
     assert seen == [("docs", "in/a.pdf"), ("docs", "in/a.pdf"), ("docs", "in/copy-of-a.pdf")]
 
-    async def check() -> None:
-        client = await Client.connect(temporal_server.address)
-        desc = await client.get_workflow_handle(workflow_id(sha)).describe()
-        assert desc.task_queue == f"{prefix}-workflow"
-        await client.get_workflow_handle(workflow_id(sha)).terminate("test done")
-
-    asyncio.run(check())
+    client = await Client.connect(temporal_server.address)
+    desc = await client.get_workflow_handle(workflow_id(sha)).describe()
+    assert desc.task_queue == f"{prefix}-workflow"
+    await client.get_workflow_handle(workflow_id(sha)).terminate("test done")
