@@ -85,3 +85,13 @@ async def test_a_transient_error_then_success():
     with serve(unstructured_app(state)) as url:
         elements, _ = await _extractor(url).extract(describe_bytes(data, "a.txt", "a.txt"), data)
     assert len(elements) == 1 and len(state.calls) == 2
+
+
+async def test_a_refused_key_is_retryable_and_names_the_setting():
+    state = PartitionState(api_key="the-right-key")
+    data = b"hello"
+    with serve(unstructured_app(state)) as url, pytest.raises(ApplicationError) as info:
+        await _extractor(url).extract(describe_bytes(data, "a.txt", "a.txt"), data)
+    assert not info.value.non_retryable
+    assert "401" in info.value.message and "UNSTRUCTURED_API_KEY" in info.value.message
+    assert "test-key" not in info.value.message

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from temporalio.exceptions import ApplicationError
+
+from workers.contract import Env
 from workers.errors import bad_document
 from workers.settings import Settings
 from workers.types import DocumentRef, Element
@@ -62,6 +65,13 @@ class UnstructuredApiExtractor:
             )
         except UnstructuredClientError as err:
             status = getattr(err, "status_code", 0) or 0
+            if status in (401, 403):
+                # The worker's key, not the document: retried (an operator may fix the key meanwhile),
+                # and the reason says where to look. Never includes the key itself.
+                raise ApplicationError(
+                    f"partition API refused the key ({status}): check {Env.UNSTRUCTURED_API_KEY}",
+                    type="BackendAuth",
+                ) from None
             if 400 <= status < 500 and status not in (408, 429):
                 # The reason comes from the API's own message; it never carries the API key.
                 raise bad_document(
