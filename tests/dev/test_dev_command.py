@@ -47,8 +47,8 @@ def _assert_nothing_left(home: Home, before: list[int] | None = None) -> None:
     assert not home.state_file.exists()
 
 
-def test_samples_end_to_end_then_rerun_skips(tmp_path: Path):
-    home = Home(tmp_path / "home")
+def test_samples_end_to_end_then_rerun_skips(dev_home: Path):
+    home = Home(dev_home)
     first = run_dev(home.root, "--json")
     assert first.proc.returncode == 0, first.transcript()
     result = first.json()
@@ -91,8 +91,8 @@ def test_samples_end_to_end_then_rerun_skips(tmp_path: Path):
     _assert_nothing_left(home)
 
 
-def test_ctrl_c_stops_everything_and_the_next_run_resumes(tmp_path: Path):
-    home = Home(tmp_path / "home")
+def test_ctrl_c_stops_everything_and_the_next_run_resumes(dev_home: Path):
+    home = Home(dev_home)
     dev = DevProcess(home.root, "dev")
     dev.wait_for("submitting 5 documents")
     children = processes_of(home)
@@ -113,8 +113,8 @@ def test_ctrl_c_stops_everything_and_the_next_run_resumes(tmp_path: Path):
     _assert_nothing_left(home)
 
 
-def test_sigterm_during_start_up_leaves_nothing(tmp_path: Path):
-    home = Home(tmp_path / "home")
+def test_sigterm_during_start_up_leaves_nothing(dev_home: Path):
+    home = Home(dev_home)
     dev = DevProcess(home.root, "dev")
     dev.wait_for("starting 5 workers")
     children = processes_of(home)
@@ -124,8 +124,8 @@ def test_sigterm_during_start_up_leaves_nothing(tmp_path: Path):
 
 
 @pytest.mark.parametrize("flag", ["--temporal-port", "--valkey-port"])
-def test_busy_port_is_reported_with_what_to_do(tmp_path: Path, flag: str):
-    home = Home(tmp_path / "home")
+def test_busy_port_is_reported_with_what_to_do(dev_home: Path, flag: str):
+    home = Home(dev_home)
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()

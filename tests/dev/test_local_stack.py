@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 from pathlib import Path
@@ -30,16 +31,17 @@ class _Quiet:
 async def _run(stack: LocalStack, paths: list[Path]) -> list[DocProgress]:
     docs = [DocProgress(p, describe_file(p)) for p in paths]
     client = await stack.client()
-    await follow(client, stack.settings(), docs, stack.postgres.url, display=_Quiet())
+    # Bounded: a storage fault would otherwise be retried for minutes before the run fails.
+    await asyncio.wait_for(follow(client, stack.settings(), docs, stack.postgres.url, display=_Quiet()), 120)
     return docs
 
 
 async def test_killed_worker_is_replaced_and_services_restart_in_place(
-    tmp_path: Path, samples_dir: Path, monkeypatch: pytest.MonkeyPatch
+    dev_home: Path, samples_dir: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setenv(HOME_ENV, str(tmp_path / "home"))  # LocalStack marks this process's env too
+    monkeypatch.setenv(HOME_ENV, str(dev_home))  # LocalStack marks this process's env too
     config, _ = load_stack("dev", placeholder_secrets=True)
-    home = Home(tmp_path / "home")
+    home = Home(dev_home)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCPIPE_", "TEMPORAL_"))}
     stack = LocalStack(home, build_plan(config), env=env)
     children: list[int] = []
