@@ -7,10 +7,14 @@ table at the end of the run (`pytest tests/faults`), which is what the issue ask
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_documents import good_documents
 from fault_model_server import ModelState, ollama_server
 from fault_stack import (
     COUNTS,
@@ -19,6 +23,8 @@ from fault_stack import (
     fault_overrides,
     private_dir,
     running_stack,
+    submit,
+    wait_batch,
     wait_no_descendants,
 )
 from temporalio.client import Client
@@ -45,7 +51,12 @@ def fault_stack() -> Iterator[FaultStack]:
         events: list[str] = []
         with running_stack(root, fault_overrides(url), events) as stack:
             fs = FaultStack(stack, state, root, events)
-            yield fs
+            try:
+                yield fs
+            finally:
+                keep = os.environ.get("DOCPIPE_FAULT_LOGS")  # where to keep the worker logs, if anywhere
+                if keep:
+                    shutil.copytree(stack.home.log_dir, Path(keep) / root.name, dirs_exist_ok=True)
             home = stack.home
         left = wait_no_descendants(before)
         strays = processes_of(home)
@@ -55,4 +66,10 @@ def fault_stack() -> Iterator[FaultStack]:
 
 @pytest.fixture(scope="module")
 async def fault_client(fault_stack: FaultStack) -> AsyncIterator[Client]:
-    yield await fault_stack.stack.client()
+    """A client with the workers' data converter, after a warm-up batch went through every stage
+    (so the schema exists and each worker has served once before any fault)."""
+    client = await fault_stack.stack.client()
+    docs = good_documents(fault_stack.root / "warm-up", "warm-up", 3, enrich_every=1)
+    batch = await wait_batch(client, await submit(fault_stack.stack, client, docs), 120, "warm-up")
+    assert {r.status for r in batch.results.values()} == {"stored"}, batch.results
+    yield client
