@@ -12,12 +12,13 @@ Temporal), then Valkey, Temporal and PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -111,7 +112,6 @@ class LocalStack:
         self._env = dict(os.environ if env is None else env)
         # Every child inherits this marker: leftovers of a killed run can be found by it.
         self._env[HOME_ENV] = str(home.root)
-        os.environ[HOME_ENV] = str(home.root)  # services start from this process's environment
         self.on_event = on_event or (lambda _msg: None)
         self.temporal = TemporalWithUI(
             home.temporal_dir, port=temporal_port, ui_port=ui_port, namespace=NAMESPACE
@@ -165,12 +165,26 @@ class LocalStack:
             raise
         return self
 
+    @contextlib.contextmanager
+    def _marked_environ(self) -> Iterator[None]:
+        """Services start from this process's environment: mark it for them, then restore it."""
+        before = os.environ.get(HOME_ENV)
+        os.environ[HOME_ENV] = str(self.home.root)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(HOME_ENV, None)
+            else:
+                os.environ[HOME_ENV] = before
+
     def start_services(self) -> None:
         self.leftovers = reap_leftovers(self.home)
-        self.temporal.start()
-        prune_pg_handles(self.home.postgres_dir)
-        self.postgres.start()
-        self.valkey.start()
+        with self._marked_environ():
+            self.temporal.start()
+            prune_pg_handles(self.home.postgres_dir)
+            self.postgres.start()
+            self.valkey.start()
         self.home.temporal_profile.write_text(
             "# The local Temporal of `docpipe dev` (TEMPORAL_CONFIG_FILE=this file temporal workflow list)\n"
             f'[profile.default]\naddress = "{self.temporal.address}"\nnamespace = "{NAMESPACE}"\n'
@@ -301,7 +315,8 @@ class LocalStack:
         svc = self.service(name)
         if name == "postgres":
             prune_pg_handles(self.home.postgres_dir)
-        svc.start()
+        with self._marked_environ():
+            svc.start()
         if name in {"temporal", "valkey"}:
             self._write_state()
 
