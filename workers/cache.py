@@ -30,6 +30,10 @@ return 0
 """
 
 
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
 class Cache:
     """Cache and semaphore on Valkey; `Cache(None)` is the no-op used when no Valkey is configured."""
 
@@ -82,20 +86,20 @@ class Cache:
             self._degraded(err)
 
     @asynccontextmanager
-    async def slot(self, name: str, limit: int, lease_seconds: float = 900) -> AsyncIterator[None]:
+    async def slot(self, name: str, limit: int, lease_seconds: float = 30) -> AsyncIterator[None]:
         """Hold one of `limit` slots of semaphore `name` across all workers sharing this Valkey.
 
-        A holder that dies without releasing is forgotten after `lease_seconds`.
+        The lease is short and renewed while held, so a worker killed while holding a slot frees it
+        within `lease_seconds`. Callers that may wait here should be heartbeating already.
         """
         conn = self._conn()
         key, token, acquired = f"{self._prefix}:sem:{name}", uuid.uuid4().hex, False
+        lease_ms = int(lease_seconds * 1000)
         if conn is not None:
-            lease_ms = int(lease_seconds * 1000)
             delay = 0.05
             while True:
                 try:
-                    now_ms = int(time.time() * 1000)
-                    got = await conn.eval(_ACQUIRE, 1, key, now_ms, token, lease_ms, limit)
+                    got = await conn.eval(_ACQUIRE, 1, key, _now_ms(), token, lease_ms, limit)
                 except Exception as err:
                     self._degraded(err)
                     break
@@ -104,14 +108,26 @@ class Cache:
                     break
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 1.0)
+        renew = asyncio.create_task(self._renew(key, token, lease_seconds)) if acquired else None
         try:
             yield
         finally:
-            if acquired:
+            if renew is not None:
+                renew.cancel()
                 try:
                     await conn.zrem(key, token)
                 except Exception as err:
                     self._degraded(err)
+
+    async def _renew(self, key: str, token: str, lease_seconds: float) -> None:
+        conn = self._conn()
+        while True:
+            await asyncio.sleep(lease_seconds / 3)
+            try:
+                await conn.zadd(key, {token: _now_ms()}, xx=True)  # only while still a holder
+                await conn.pexpire(key, int(lease_seconds * 1000))
+            except Exception as err:
+                self._degraded(err)
 
     async def close(self) -> None:
         if self._client is not None:

@@ -57,3 +57,42 @@ async def test_no_url_means_no_cache_and_no_cap():
     assert await cache.get_json("x", "k") is None
     async with cache.slot("s", 1), cache.slot("s", 1):
         pass
+
+
+HOLDER = """
+import asyncio, sys
+from workers.cache import Cache
+
+async def main():
+    async with Cache(sys.argv[1], prefix="t-dead").slot("model-calls", 1, lease_seconds=float(sys.argv[2])):
+        print("held", flush=True)
+        await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+async def test_a_slot_of_a_killed_worker_frees_after_its_lease_and_a_live_holder_keeps_it(valkey):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, valkey.url, "1.5"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        cache = Cache(valkey.url, prefix="t-dead")
+        # Alive and renewing: the slot stays taken well past its lease.
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(4), cache.slot("model-calls", 1, lease_seconds=1.5):
+                pass
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    started = time.monotonic()
+    async with asyncio.timeout(10), cache.slot("model-calls", 1, lease_seconds=1.5):
+        freed_after = time.monotonic() - started
+    assert freed_after < 10
+    await cache.close()

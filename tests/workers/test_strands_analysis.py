@@ -117,6 +117,17 @@ async def test_rule_breaking_output_reports_the_validation_error():
     assert any("enrichment_code is empty" in str(r) for r in model.saw_tool_results)
 
 
+async def test_invalid_output_is_recorded_as_a_one_line_validation_reason():
+    bad = {**GOOD, "document_type": "spaceship"}
+    model = ScriptedModel([("text", json.dumps(bad))] * 8)  # a JSON answer that does not validate
+    activities = AnalysisActivities(_analyser(model), "strands:scripted", Cache(None))
+    with pytest.raises(ApplicationError) as info:
+        await activities.analyze_document(AnalyzeInput(REF, ELEMENTS))
+    reason = info.value.message
+    assert reason.startswith("model output failed validation: document_type: "), reason
+    assert "\n" not in reason and "https://" not in reason
+
+
 def test_only_the_chosen_provider_is_built():
     from workers.analysis.strands_agent import build_model
 

@@ -57,23 +57,42 @@ class AnalysisActivities:
 
         try:
             # The semaphore caps concurrent model calls across every analysis worker (a cost guard).
-            async with self._cache.slot("model-calls", self._limit), heartbeating():
+            # Heartbeat first: waiting for a slot must not look like a dead worker.
+            async with heartbeating(), self._cache.slot("model-calls", self._limit):
                 analysis = await self._analyser.analyse(ref, inp.elements)
         except ValidationError as err:
             raise bad_model_output(f"model output failed validation: {_first_errors(err)}") from None
         except Exception as err:
-            if type(err).__name__ == "StructuredOutputException":
-                raise bad_model_output(f"model gave no structured output: {err}") from None
-            raise
+            if type(err).__name__ != "StructuredOutputException":
+                raise
+            invalid = _validation_cause(err)
+            if invalid is not None:  # Strands wraps the output's ValidationError
+                raise bad_model_output(f"model output failed validation: {_first_errors(invalid)}") from None
+            raise bad_model_output(f"model gave no structured output: {_one_line(str(err))}") from None
         await self._cache.set_json(f"analysis:{self._backend}", ref.sha256, analysis.model_dump())
         return _result(analysis, self._backend)
 
 
-def _first_errors(err: Exception) -> str:
+def _validation_cause(err: BaseException) -> BaseException | None:
+    from pydantic import ValidationError
+
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ValidationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    return " ".join(text.split())[:limit]
+
+
+def _first_errors(err: BaseException) -> str:
     errors = getattr(err, "errors", None)
     if callable(errors):
         return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'model'}: {e['msg']}" for e in errors()[:3])
-    return str(err)[:300]
+    return _one_line(str(err))
 
 
 def _result(a: DocumentAnalysis, backend: str, cached: bool = False) -> AnalyzeResult:

@@ -45,6 +45,7 @@ class EnrichmentActivities:
     @activity.defn(name="enrich_document")
     async def enrich_document(self, inp: EnrichInput) -> EnrichResult:
         # The semaphore caps concurrent sandboxes across all enrichment workers (a cost guard).
-        async with self._cache.slot("sandboxes", self._limit), heartbeating():
+        # Heartbeat first: waiting for a slot must not look like a dead worker.
+        async with heartbeating(), self._cache.slot("sandboxes", self._limit):
             stdout, output = await self._sandbox.run(inp.code, inp.elements)
         return EnrichResult(backend=self._backend, output=output, stdout=stdout[-4000:])
