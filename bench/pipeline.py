@@ -260,10 +260,12 @@ async def bench(n: int, rounds: int, address: str) -> dict[str, Any]:
         for kind in ("floor", "pipeline"):  # alternate, so machine noise hits both alike
             results[kind].append(await measure(client, kind, n))
     best = {k: max(v, key=lambda r: r["docsPerSecond"]) for k, v in results.items()}
+    mean = {k: statistics.mean(r["docsPerSecond"] for r in v) for k, v in results.items()}
     return {
         "rounds": results,
         "best": best,
         "throughputRatio": best["pipeline"]["docsPerSecond"] / best["floor"]["docsPerSecond"],
+        "throughputRatioOfMeans": mean["pipeline"] / mean["floor"],
     }
 
 
@@ -320,9 +322,10 @@ def main(argv: list[str]) -> int:
     b = figures["best"]
     overhead = b["pipeline"]["medianMsOneAtATime"] - b["floor"]["medianMsOneAtATime"]
     print(
-        f"throughput ratio pipeline/floor (best rounds): {figures['throughputRatio']:.2f}x (goal >= 0.8x); "
-        f"five-worker overhead per document, one at a time: {overhead:+.1f} ms median"
+        f"throughput ratio pipeline/floor: {figures['throughputRatio']:.2f}x best rounds, "
+        f"{figures['throughputRatioOfMeans']:.2f}x mean of rounds (goal >= 0.8x)"
     )
+    print(f"five-worker overhead per document, one at a time: {overhead:+.1f} ms median")
     print(f"wall time {figures['wallSeconds']:.0f} s")
     return 0
 
