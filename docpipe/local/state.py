@@ -43,8 +43,19 @@ class AlreadyRunning(RuntimeError):
     pass
 
 
+_PROC = Path("/proc")
+
+
 def pid_alive(pid: int) -> bool:
     """True for a live, non-zombie process."""
+    if not _PROC.is_dir():  # macOS: no /proc; signal 0 tells whether the pid exists
+        try:
+            os.kill(pid, 0)
+            return True
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
@@ -87,8 +98,10 @@ def processes_of(home: Home) -> list[int]:
     """Pids of live processes started for this data dir (their environment names it), except us."""
     marker = f"{HOME_ENV}={home.root}".encode() + b"\0"
     me = os.getpid()
-    out = []
-    for entry in os.listdir("/proc"):
+    out: list[int] = []
+    if not _PROC.is_dir():
+        return out  # without /proc (macOS) leftovers of a killed run are not looked for
+    for entry in os.listdir(_PROC):
         if not entry.isdigit() or int(entry) == me:
             continue
         try:
