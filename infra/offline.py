@@ -13,6 +13,7 @@ type and name (the plain MockMonitor silently keeps one), and an input holding t
 
 from __future__ import annotations
 
+import asyncio
 import runpy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -264,6 +265,14 @@ def plain_strings(value: Any) -> Iterator[str]:
             yield from plain_strings(v)
 
 
+def _ensure_event_loop() -> None:
+    """set_mocks needs a current loop; an earlier `asyncio.run()` in this thread leaves none."""
+    try:
+        asyncio.get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 class OfflineRunner:
     """One offline run of the program; keeps the monitor so callers can inspect a failed run."""
 
@@ -278,6 +287,7 @@ class OfflineRunner:
         return list(self.monitor.records)
 
     def run(self) -> OfflineResult:
+        _ensure_event_loop()
         pulumi_settings.ROOT.set(None)
         pulumi.runtime.set_mocks(
             self.mocks, project=PROJECT, stack=self.stack, preview=False, monitor=self.monitor
