@@ -53,7 +53,7 @@ def test_samples_end_to_end_then_rerun_skips(dev_home: Path):
     assert first.proc.returncode == 0, first.transcript()
     result = first.json()
     docs = {d["filename"]: d for d in result["documents"]}
-    assert set(docs) == SAMPLES  # samples/make_samples.py is not a document
+    assert set(docs) == SAMPLES
     assert {d["outcome"] for d in docs.values()} == {"stored"}, first.transcript()
     assert docs["memo.txt"]["documentType"] == "memo" and docs["memo.txt"]["enriched"] is False
     assert docs["report.md"]["enriched"] is True

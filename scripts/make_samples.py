@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Make the sample documents in this directory (all content invented by the project).
+"""Make the sample documents in samples/ (all content invented by the project).
 
-    python samples/make_samples.py      rewrites invoice.pdf, contract.docx, report.md, page.html, memo.txt
+    python scripts/make_samples.py   # rewrites the five documents in samples/
+
+It lives outside samples/ so that `docpipe submit samples/*` submits documents only.
 
 Output is deterministic (fixed dates, no timestamps), so regenerating leaves git clean.
 """
@@ -12,7 +14,7 @@ import io
 import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1] / "samples"
 
 INVOICE_PAGES = [
     [
