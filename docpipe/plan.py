@@ -128,6 +128,15 @@ class PlacementPlan:
     def needs_vpc_lambda(self) -> bool:
         return any(p.target == "lambda" and p.vpc_attached for p in self)
 
+    def stage_timeouts(self) -> dict[str, int]:
+        """Start-to-close seconds per activity role, as the workflow must use them.
+
+        The workflow sets each activity's timeout, so whoever starts workflows (the bucket starter,
+        `docpipe submit`, `docpipe dev`) passes these on (Env.STAGE_TIMEOUTS); the Lambda timeout
+        rule in config validation is only sound if the workflow uses the same numbers.
+        """
+        return {p.role: p.activity_timeout_seconds for p in self if p.activity_timeout_seconds is not None}
+
     def secrets(self) -> list[SecretName]:
         """Every secret some role needs, in a stable order."""
         seen: dict[SecretName, None] = {}

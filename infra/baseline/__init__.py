@@ -9,6 +9,7 @@ only when a role is on Cloud Run.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -164,6 +165,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         "TEMPORAL_NAMESPACE": temporal.namespace,
         "TEMPORAL_TLS": "true" if temporal.tls else "false",
         Env.SECRET_REFS: pulumi.Output.json_dumps(baseline.secret_refs(["temporalApiKey"])),
+        Env.STAGE_TIMEOUTS: json.dumps(plan.stage_timeouts(), sort_keys=True),
     }
     self_hosted = config.temporal.mode == "self-hosted"
     Starter(

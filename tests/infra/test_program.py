@@ -178,6 +178,14 @@ def test_bucket_private_encrypted_versioned_and_starts_workflows(prod: OfflineRe
     assert notification.inputs["lambdaFunctions"][0]["events"] == ["s3:ObjectCreated:*"]
 
 
+def test_starter_passes_the_stacks_activity_timeouts(run: Callable[..., OfflineResult]) -> None:
+    """The workflow sets each activity's timeout: the one the Lambda timeout was validated against."""
+    result = run("prod", ["activities.storage.activityTimeoutSeconds=45"])
+    env = result.named("starter-function").inputs["environment"]["variables"]
+    timeouts = json.loads(env["DOCPIPE_STAGE_TIMEOUTS"])
+    assert timeouts == {"extraction": 600, "analysis": 600, "enrichment": 300, "storage": 45}
+
+
 def test_lambda_placement(prod: OfflineResult) -> None:
     for p in prod.plan.on("lambda"):
         fn = unwrap(prod.named(f"{p.role}-lambda-function").inputs)
