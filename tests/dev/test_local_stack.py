@@ -31,8 +31,15 @@ class _Quiet:
 async def _run(stack: LocalStack, paths: list[Path]) -> list[DocProgress]:
     docs = [DocProgress(p, describe_file(p)) for p in paths]
     client = await stack.client()
-    # Bounded: a storage fault would otherwise be retried for minutes before the run fails.
-    await asyncio.wait_for(follow(client, stack.settings(), docs, stack.postgres.url, display=_Quiet()), 120)
+    # Bounded: a storage fault would otherwise be retried for many minutes before the run fails.
+    try:
+        await asyncio.wait_for(
+            follow(client, stack.settings(), docs, stack.postgres.url, display=_Quiet()), 300
+        )
+    except TimeoutError:
+        stages = ", ".join(f"{d.ref.filename}: {d.outcome}/{d.stage}" for d in docs)
+        logs = "\n".join(f"--- {n}\n{stack.supervisor[n].tail(8)}" for n in stack.supervisor.names())
+        raise AssertionError(f"documents not finished after 300 s ({stages})\n{logs}") from None
     return docs
 
 
