@@ -12,6 +12,7 @@ only VPC-attached roles do: the plan's `uses_cache`).
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 from collections.abc import Mapping
@@ -198,6 +199,9 @@ def realize(
             Env.PAYLOAD_DIR: str(endpoints.payload_dir),
             **backend_env,
         }
+        # Whoever starts workflows passes the stack's activity timeouts on (the dev client reads
+        # them from the workflow role's settings, as `docpipe submit` does from its environment).
+        role_env[Env.STAGE_TIMEOUTS] = json.dumps(plan.stage_timeouts(), sort_keys=True)
         if endpoints.temporal_profile is not None:
             role_env["TEMPORAL_CONFIG_FILE"] = str(endpoints.temporal_profile)
         if p.activity_timeout_seconds is not None:

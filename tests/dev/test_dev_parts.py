@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import signal
 import sys
 import time
@@ -52,6 +53,8 @@ def test_dev_stack_runs_as_placed_with_its_offline_backends():
     assert roles["extraction"].env[Env.VALKEY_URL] == ENDPOINTS.valkey_url
     assert roles["analysis"].env[Env.DEPLOYMENT_NAME] == "docpipe-dev-analysis"
     assert roles["enrichment"].env[Env.ACTIVITY_TIMEOUT_SECONDS] == "300"
+    timeouts = json.loads(roles["workflow"].env[Env.STAGE_TIMEOUTS])
+    assert timeouts == {"extraction": 600, "analysis": 600, "enrichment": 300, "storage": 60}
 
 
 def test_hosted_backends_without_keys_fall_back_and_say_why():
