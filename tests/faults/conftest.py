@@ -7,8 +7,10 @@ table at the end of the run (`pytest tests/faults`), which is what the issue ask
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from fault_stack import (
     descendants,
     fault_overrides,
     private_dir,
+    record,
     running_stack,
     submit,
     wait_batch,
@@ -43,9 +46,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def fault_stack() -> Iterator[FaultStack]:
+def fault_stack(request: pytest.FixtureRequest) -> Iterator[FaultStack]:
     """A LocalStack on the dev plan with the real strands backend talking to a local model server."""
+    module_name = request.module.__name__
     before = set(descendants())
+    dirs_before = set(Path(tempfile.gettempdir()).glob("docpipe-sandbox-*"))
     state = ModelState()
     with ollama_server(state) as url, private_dir("docpipe-faults-") as root:
         events: list[str] = []
@@ -60,8 +65,26 @@ def fault_stack() -> Iterator[FaultStack]:
             home = stack.home
         left = wait_no_descendants(before)
         strays = processes_of(home)
+    leftover = sandbox_dirs_left(dirs_before)
+    if leftover:
+        # A killed enrichment worker cannot remove its sandbox's temporary directory (and its sandbox
+        # outlives it: see test_fault_runtime_bugs.py). Counted in the report, then removed.
+        record("leftovers", f"sandbox dirs ({module_name})", count=len(leftover))
+        for d in leftover:
+            shutil.rmtree(d, ignore_errors=True)
     assert not left, "processes left behind by the fault suite:\n" + "\n".join(left)
     assert not strays, f"processes still carrying this stack's data dir: {strays}"
+
+
+def sandbox_dirs_left(before: set[Path]) -> list[Path]:
+    """Sandbox working directories created since `before` that no live process works in."""
+    in_use = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                in_use.add(os.readlink(f"/proc/{entry}/cwd"))
+    new = set(Path(tempfile.gettempdir()).glob("docpipe-sandbox-*")) - before
+    return sorted(d for d in new if str(d) not in in_use)
 
 
 @pytest.fixture(scope="module")

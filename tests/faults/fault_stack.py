@@ -258,10 +258,16 @@ def duplicate_rows(database_url: str) -> list[tuple[str, int]]:
 
 def docpipe_status(database_url: str) -> dict[str, Any]:
     """`docpipe status --json` as a user runs it, against this stack's PostgreSQL."""
+    data: dict[str, Any] = json.loads(docpipe_status_text(database_url, "--json"))
+    return data
+
+
+def docpipe_status_text(database_url: str, *args: str) -> str:
+    """The output of `docpipe status ARGS` (DOCPIPE_DATABASE_URL pointing at this stack)."""
     env = stack_env()
     env[Env.DATABASE_URL] = database_url
     proc = subprocess.run(
-        [sys.executable, "-m", "docpipe.cli", "status", "--json"],
+        [sys.executable, "-m", "docpipe.cli", "status", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -270,8 +276,7 @@ def docpipe_status(database_url: str) -> dict[str, Any]:
         check=False,
     )
     assert proc.returncode == 0, f"docpipe status failed ({proc.returncode}):\n{proc.stderr}"
-    data: dict[str, Any] = json.loads(proc.stdout)
-    return data
+    return proc.stdout
 
 
 def descendants(pid: int | None = None) -> list[int]:

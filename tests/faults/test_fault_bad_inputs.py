@@ -16,11 +16,21 @@ from typing import Any
 
 import pytest
 from fault_documents import BadDocument, bad_documents, good_documents, model_fault_documents, reference
-from fault_stack import Batch, FaultStack, Row, docpipe_status, record, rows, submit, wait_batch
+from fault_stack import (
+    Batch,
+    FaultStack,
+    Row,
+    docpipe_status,
+    docpipe_status_text,
+    record,
+    rows,
+    submit,
+    wait_batch,
+)
 from temporalio.client import Client
 
 from docpipe.local.stack import worker_name
-from workers.contract import ROLES
+from workers.contract import ROLES, workflow_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -34,10 +44,12 @@ class BadRun:
     batch: Batch
     rows: dict[str, Row]
     status: dict[str, Any]
+    status_text: str
     pids_before: dict[str, int]
     pids_after: dict[str, int]
     restarts: dict[str, int]
     shas: dict[str, str]  # kind → sha256
+    duplicate_runs: int  # workflow runs for the content submitted under two names
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +69,24 @@ async def bad_run(fault_stack: FaultStack, fault_client: Client) -> BadRun:
     batch = await submit(fault_stack.stack, fault_client, mixed)
     await wait_batch(fault_client, batch, 300, "bad documents among good ones")
     good = Batch([r for r in batch.refs if r.filename.startswith("report-")])
+    same = refs["same content, first name"].sha256
+    duplicate_runs = len(
+        [wf async for wf in fault_client.list_workflows(f"WorkflowId = '{workflow_id(same)}'")]
+    )
     status = docpipe_status(fault_stack.database_url)
+    status_text = docpipe_status_text(fault_stack.database_url)
     return BadRun(
         bad=bad,
         good=good,
         batch=batch,
         rows=rows(fault_stack.database_url, batch.shas),
         status=status,
+        status_text=status_text,
         pids_before=pids_before,
         pids_after=fault_stack.stack.supervisor.pids(),
         restarts={r: len(fault_stack.stack.supervisor[worker_name(r)].restarts) for r in ROLES},
         shas={kind: ref.sha256 for kind, ref in refs.items()},
+        duplicate_runs=duplicate_runs,
     )
 
 
@@ -127,7 +146,10 @@ def test_the_same_content_under_two_names_is_one_run_and_one_row(bad_run: BadRun
     first, second = bad_run.shas["same content, first name"], bad_run.shas["same content, second name"]
     assert first == second
     assert [r.sha256 for r in bad_run.batch.refs].count(first) == 2
-    assert bad_run.rows[first].filename.startswith("copy-a-")  # the first submission's run
+    assert bad_run.duplicate_runs == 1, f"{bad_run.duplicate_runs} workflow runs for one content"
+    # Both were submitted at once: whichever start won names the row; the other joined its run.
+    names = {r.filename for r in bad_run.batch.refs if r.sha256 == first}
+    assert bad_run.rows[first].filename in names
 
 
 def test_good_documents_are_stored_and_no_worker_crashed(bad_run: BadRun):
@@ -145,3 +167,9 @@ def test_docpipe_status_counts_match_postgresql(bad_run: BadRun):
     listed = {f["sha256"] for f in bad_run.status["failures"]}
     assert {r.sha256 for r in failed} <= listed
     assert all(f["reason"] for f in bad_run.status["failures"])
+    # The table a person reads: one line per failure, with its file, stage and reason.
+    lines = bad_run.status_text.splitlines()
+    for row in failed:
+        assert any(row.sha256[:12] in ln and row.filename in ln and str(row.reason) in ln for ln in lines), (
+            f"`docpipe status` has no line for {row.filename}: {row.reason}"
+        )

@@ -20,6 +20,8 @@ The order matters: Valkey goes last (it stays down).
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 import time
 import uuid
 from collections import Counter
@@ -30,6 +32,7 @@ import psycopg
 import pytest
 from fault_documents import good_documents
 from fault_stack import (
+    ACTIVITY_OF_ROLE,
     Batch,
     FaultStack,
     duplicate_rows,
@@ -133,10 +136,6 @@ async def _wait_lock_waiters(database_url: str, timeout: float = 30) -> int:
 
 async def _in_flight(client: Client, batch: Batch, role: str = "analysis") -> str:
     """Until the batch is really flowing: an activity of `role` running on any worker."""
-    import re
-
-    from fault_stack import ACTIVITY_OF_ROLE
-
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for wid in batch.ids:
@@ -175,6 +174,17 @@ async def lose_valkey(fs: FaultStack, client: Client, batch: Batch) -> str:
     return f"{caught}; Valkey stopped (left stopped)"
 
 
+def valkey_still_down(fs: FaultStack) -> None:
+    """Valkey stayed down the whole run, and the workers that use it said so (once each)."""
+    port = fs.stack.valkey.port
+    with socket.socket() as s:
+        s.settimeout(1)
+        assert s.connect_ex(("127.0.0.1", port)) != 0, f"something answers on Valkey's port {port}"
+    for role in ("extraction", "analysis", "enrichment"):
+        log = fs.stack.home.worker_log(role).read_text(errors="replace")
+        assert "Valkey unavailable" in log, f"the {role} worker never noticed Valkey was gone"
+
+
 FAULTS: list[tuple[str, Fault, float]] = [
     # (case, fault, how long the batch may take afterwards)
     ("SIGKILL workflow worker", kill("workflow"), 180),
@@ -200,6 +210,8 @@ async def test_fault_during_a_50_document_run(
     await wait_batch(fault_client, batch, timeout, f"{case} ({what})")
     counts = outcome_of(batch, fault_stack.database_url)
     pids = workers_recovered(fault_stack)
+    if fault is lose_valkey:
+        valkey_still_down(fault_stack)
     record("fault", case, documents=len(batch.shas), **counts, seconds=round(time.monotonic() - started))
     print(f"\n{case}: {what}\n  outcome {counts}; workers {pids}")
     assert sum(v for k, v in counts.items() if k != "reasons") == DOCS

@@ -1,12 +1,16 @@
-"""Minimal tests for runtime bugs the fault suites ran into: strict xfail until fixed.
+"""Minimal tests for runtime bugs the fault suites ran into.
 
-Each names the file, the cause and the fix in its reason. When the runtime is fixed the test passes,
-strict xfail turns that into a failure, and the marker comes off.
+A bug still open is a strict xfail whose reason names the file, the cause and the fix: when the
+runtime is fixed the test passes, strict xfail turns that into a failure, and the marker comes off.
+Bugs already fixed keep their test as a plain regression test.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,20 +77,10 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "workers/cache.py Cache.slot(): a slot is leased for lease_seconds=900 and never renewed, so "
-        "a worker killed while holding slots keeps them for 15 minutes; with max_concurrent_model_calls "
-        "(or sandboxes) slots all held by the dead worker, every later analysis (enrichment) activity "
-        "waits in slot() — and since workers/analysis/activities.py:60 and "
-        "workers/enrichment/activities.py:48 enter slot() before heartbeating(), the wait sends no "
-        "heartbeat: each attempt dies of 'activity Heartbeat timeout' and good documents end failed. "
-        "Fix: a short lease (e.g. 30 s) refreshed by a background task while held (ZADD XX with a new "
-        "score), and heartbeating() entered before slot()."
-    ),
-)
 async def test_a_slot_held_by_a_killed_worker_is_released_soon(valkey: Valkey):
+    """Found by the analysis-worker SIGKILL fault: slots were leased for 15 minutes and never renewed,
+    and activities waited for one without heartbeating, so 48 of 50 good documents ended failed with
+    "activity Heartbeat timeout". Fixed in e581dcf (30 s lease renewed while held; heartbeat first)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, valkey.url], stdout=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -108,18 +102,9 @@ async def test_a_slot_held_by_a_killed_worker_is_released_soon(valkey: Valkey):
         await cache.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "workers/analysis/activities.py:62-66: Strands wraps the pydantic ValidationError of invalid "
-        "model output in StructuredOutputException, so the `except ValidationError` branch (the clear "
-        "'model output failed validation: field: message' reason) is never taken; the recorded reason "
-        "says 'model gave no structured output' (it did give output) followed by pydantic's multi-line "
-        "dump with documentation URLs. Fix: when err.__cause__ is a ValidationError, raise "
-        "bad_model_output(f'model output failed validation: {_first_errors(err.__cause__)}')."
-    ),
-)
 async def test_invalid_model_output_is_recorded_as_a_one_line_validation_reason():
+    """Found by the malformed-output document: Strands wraps the ValidationError, so the reason said
+    "model gave no structured output" plus pydantic's multi-line dump. Fixed in e581dcf."""
     state = ModelState()
     with ollama_server(state) as url:
         settings = Settings(analysis_backend="strands", model_provider="ollama", ollama_host=url)
@@ -134,3 +119,77 @@ async def test_invalid_model_output_is_recorded_as_a_one_line_validation_reason(
     assert reason.startswith("model output failed validation: "), reason
     assert "\n" not in reason and "https://" not in reason, reason
     assert "document_type" in reason
+
+
+SANDBOXED_SLEEPER = """
+import asyncio, sys
+from workers.enrichment.local_sandbox import LocalSandbox, SandboxLimits
+
+async def main():
+    sandbox = LocalSandbox(SandboxLimits(cpu_seconds=5, memory_mb=256, wall_seconds=120))
+    print("running", flush=True)
+    await sandbox.run("import time\\ntime.sleep(120)\\nresult = 1", [])
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "workers/enrichment/local_sandbox.py:124 starts the sandbox with start_new_session=True, so it "
+        "is not in the worker's process group: when the worker is SIGKILLed (or OOM-killed, or crashes) "
+        "the supervisor's group kill and the platform's stop miss it, and the wall-clock limit — enforced "
+        "only by the worker's asyncio.wait_for — dies with the worker. Model-written code that sleeps or "
+        "blocks (so the CPU-time limit never fires) outlives its worker, with its temporary directory. "
+        "Fix: have the child die with its parent — prctl(PR_SET_PDEATHSIG, SIGKILL) in the bootstrap "
+        "after the privilege drop (a credential change clears it), then exit if os.getppid() is no "
+        "longer the worker — or keep it in the worker's group and kill it by pid."
+    ),
+)
+def test_a_sandbox_does_not_outlive_its_killed_worker():
+    """A process running the local sandbox (as the enrichment worker does) is SIGKILLed as a group,
+    the way LocalStack.kill_worker and the platforms do it; its sandboxed child must go with it."""
+    from fault_stack import cmdline, descendants
+
+    worker = subprocess.Popen(
+        [sys.executable, "-c", SANDBOXED_SLEEPER],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    sandbox: list[int] = []
+    workdirs: list[str] = []  # the dead worker cannot remove its sandbox's temporary directory
+    try:
+        assert worker.stdout is not None and worker.stdout.readline().strip() == "running"
+        deadline = time.monotonic() + 30
+        while not sandbox and time.monotonic() < deadline:
+            sandbox = [p for p in descendants(worker.pid) if "RESULT" in cmdline(p) or "-I -S" in cmdline(p)]
+            time.sleep(0.05)
+        assert sandbox, "the sandbox child never started"
+        for pid in sandbox:
+            with contextlib.suppress(OSError):
+                workdirs.append(os.readlink(f"/proc/{pid}/cwd"))
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in sandbox):
+            time.sleep(0.1)
+        survivors = [p for p in sandbox if _alive(p)]
+        assert not survivors, f"sandbox processes outlived their worker: {[cmdline(p) for p in survivors]}"
+    finally:
+        for pid in sandbox:  # never leave the orphan behind, whatever the outcome
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGKILL)
+        for workdir in workdirs:
+            if "docpipe-sandbox-" in workdir:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def _alive(pid: int) -> bool:
+    from docpipe.local.state import pid_alive
+
+    return pid_alive(pid)
