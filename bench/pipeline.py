@@ -289,14 +289,17 @@ def main(argv: list[str]) -> int:
         asyncio.run(serve(args.serve, args.address))
         os._exit(0)  # see ENVIRONMENT-FACTS: a worker process may abort in interpreter finalisation
 
-    from docpipe.local.stack import TemporalWithUI
+    from docpipe.local.services import FAST_SQLITE_PRAGMAS, TemporalDevServer
     from docpipe.local.supervisor import Supervisor
 
-    class BenchServer(TemporalWithUI):  # the dev server exactly as `docpipe dev` runs it, minus the UI
-        headless = True
-
     t0 = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="docpipe-bench-") as tmp, BenchServer(Path(tmp)) as server:
+    with (
+        tempfile.TemporaryDirectory(prefix="docpipe-bench-") as tmp,
+        TemporalDevServer(
+            Path(tmp),
+            sqlite_pragmas=FAST_SQLITE_PRAGMAS,  # the dev server as `docpipe dev` runs it, minus the UI
+        ) as server,
+    ):
         sup = Supervisor()
         specs = _worker_specs(server.address, Path(tmp))
         try:

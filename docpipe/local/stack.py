@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -26,12 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from docpipe.local.home import HOME_ENV, Home
 from docpipe.local.realize import LOCAL_GRACE_SECONDS, Endpoints, LocalRole, realize
 from docpipe.local.services import (
+    FAST_SQLITE_PRAGMAS,
     Postgres,
     TemporalDevServer,
     Valkey,
-    ensure_port_free,
-    free_port,
-    temporal_binary,
 )
 from docpipe.local.state import DevState, clear_state, prune_pg_handles, reap_leftovers, write_state
 from docpipe.local.supervisor import ProcessSpec, Supervisor, SupervisorError
@@ -46,45 +43,6 @@ if TYPE_CHECKING:
 ServiceName = Literal["temporal", "postgres", "valkey"]
 NAMESPACE = "default"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class TemporalWithUI(TemporalDevServer):
-    """The dev server as `docpipe dev` runs it: with its Web UI (services.TemporalDevServer starts it
-    headless), and SQLite in WAL mode with `synchronous=normal`.
-
-    WAL + normal skips an fsync per commit: about twice the workflow throughput on this kind of disk,
-    and still consistent after the server is killed (only a power cut can lose the last commits).
-    """
-
-    headless = False
-    sqlite_pragmas = ("journal_mode=wal", "synchronous=normal")
-
-    def start(self) -> Self:
-        if self._proc is not None:
-            return self
-        self.port = self.port or free_port(self.host)
-        self.ui_port = self.ui_port or free_port(self.host)
-        ensure_port_free(self.name, self.port, self.host)
-        ensure_port_free(f"{self.name} UI", self.ui_port, self.host)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        cmd = [
-            temporal_binary(), "server", "start-dev",
-            "--ip", self.host, "--port", str(self.port), "--ui-port", str(self.ui_port),
-            "--db-filename", str(self.data_dir / "temporal.db"), "--namespace", self.namespace,
-            "--log-level", "warn",
-        ]  # fmt: skip
-        if self.headless:
-            cmd.append("--headless")
-        for pragma in self.sqlite_pragmas:
-            cmd += ["--sqlite-pragma", pragma]
-        with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_ready()
-        return self
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
 
 
 def worker_name(role: str) -> str:
@@ -113,8 +71,13 @@ class LocalStack:
         # Every child inherits this marker: leftovers of a killed run can be found by it.
         self._env[HOME_ENV] = str(home.root)
         self.on_event = on_event or (lambda _msg: None)
-        self.temporal = TemporalWithUI(
-            home.temporal_dir, port=temporal_port, ui_port=ui_port, namespace=NAMESPACE
+        self.temporal = TemporalDevServer(
+            home.temporal_dir,
+            port=temporal_port,
+            ui_port=ui_port,
+            namespace=NAMESPACE,
+            headless=False,
+            sqlite_pragmas=FAST_SQLITE_PRAGMAS,
         )
         self.postgres = Postgres(home.postgres_dir)
         self.valkey = Valkey(port=valkey_port, data_dir=home.valkey_dir)
