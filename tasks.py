@@ -7,7 +7,8 @@
     python3 tasks.py lint     ruff (lint + format check) and mypy only
     python3 tasks.py bench    run every benchmark in bench/ and print its figures
 
-Extra arguments after `test` go to pytest (e.g. `python3 tasks.py test -k plan`).
+`test` runs the fast suites, then the slow fault suites as a second pytest run; extra arguments
+after `test` go to a single pytest run instead (e.g. `python3 tasks.py test tests/core -k plan`).
 """
 
 from __future__ import annotations
@@ -54,9 +55,18 @@ def lint() -> None:
 
 
 def test(extra: list[str]) -> None:
+    """Lint, then the suite: everything but the slow fault suites first, then those on their own.
+
+    With extra arguments, pytest runs once with exactly those arguments.
+    """
     lint()
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    sh(PY, "-m", "pytest", *extra, env=env)
+    if extra:
+        sh(PY, "-m", "pytest", *extra, env=env)
+        return
+    sh(PY, "-m", "pytest", "-m", "not slow", env=env)
+    print("\n== slow suites (faults on the real local stack) ==", flush=True)
+    sh(PY, "-m", "pytest", "-m", "slow", env=env)
 
 
 def run(extra: list[str]) -> None:
