@@ -17,30 +17,49 @@ from workers.documents import describe_file
 from workers.types import DocumentRef
 
 
-def good_text(tag: str, index: int, *, enrich: bool = False, slow_ms: int = 0, paragraphs: int = 6) -> str:
+def good_text(
+    tag: str, index: int, *, enrich: bool = False, slow_ms: int = 0, enrich_ms: int = 0, paragraphs: int = 6
+) -> str:
     lines = [f"Quarterly Report {tag} {index}", ""]
+    # Markers for the model server come first: the model sees only the first 30,000 characters.
+    if enrich:
+        lines += ["DOCPIPE-ENRICH: count the words in this report.", ""]
+    if slow_ms:
+        lines += [f"DOCPIPE-SLOW:{slow_ms}", ""]
+    if enrich and enrich_ms:
+        lines += [f"DOCPIPE-SLOW-ENRICH:{enrich_ms}", ""]
     for p in range(paragraphs):
         lines.append(
             f"Paragraph {p} of report {tag}-{index}: the northern warehouse shipped {index * 7 + p} pallets "
             f"and the audit found nothing unusual in the ledger for this period."
         )
         lines.append("")
-    if enrich:
-        lines.append("DOCPIPE-ENRICH: count the words in this report.")
-    if slow_ms:
-        lines.append(f"DOCPIPE-SLOW:{slow_ms}")
     return "\n".join(lines) + "\n"
 
 
 def good_documents(
-    directory: Path, tag: str, count: int, *, enrich_every: int = 3, slow_ms: int = 0
+    directory: Path,
+    tag: str,
+    count: int,
+    *,
+    enrich_every: int = 3,
+    slow_ms: int = 0,
+    enrich_ms: int = 0,
+    paragraphs: int = 6,
 ) -> list[Path]:
-    """`count` unique text reports; every `enrich_every`-th asks the model for enrichment."""
+    """`count` unique text reports; every `enrich_every`-th asks the model for enrichment.
+
+    `slow_ms` slows the model's answer, `enrich_ms` the enrichment code, and more `paragraphs` make
+    extraction take longer: ways to keep a role mid-activity long enough to aim a fault at it.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(count):
         path = directory / f"report-{tag}-{i:03d}.txt"
-        path.write_text(good_text(tag, i, enrich=enrich_every > 0 and i % enrich_every == 0, slow_ms=slow_ms))
+        enrich = enrich_every > 0 and i % enrich_every == 0
+        path.write_text(
+            good_text(tag, i, enrich=enrich, slow_ms=slow_ms, enrich_ms=enrich_ms, paragraphs=paragraphs)
+        )
         out.append(path)
     return out
 

@@ -12,7 +12,8 @@ What it answers depends on a marker in the document text it receives (`DOCPIPE-F
   (a busy loop, unbounded allocation, a network connection, gigabytes of output).
 
 `DOCPIPE-SLOW:<ms>` in the text adds that much latency to the answer (a model that takes its time),
-on top of the server-wide `latency_seconds`. The server records every request it answers.
+on top of the server-wide `latency_seconds`; `DOCPIPE-SLOW-ENRICH:<ms>` makes the well-behaved
+enrichment code sleep that long first. The server records every request it answers.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from docpipe.local.services import free_port
 
 MARKER = re.compile(r"DOCPIPE-FAULT:([a-z]+)")
 SLOW = re.compile(r"DOCPIPE-SLOW:(\d+)")
+SLOW_ENRICH = re.compile(r"DOCPIPE-SLOW-ENRICH:(\d+)")
 TOOL = "DocumentAnalysis"
 
 WELL_BEHAVED_CODE = (
@@ -69,6 +71,9 @@ def _texts(body: dict[str, Any]) -> str:
 def _analysis(kind: str, text: str) -> dict[str, Any]:
     enrich = kind in HOSTILE_CODE or "DOCPIPE-ENRICH" in text
     code = HOSTILE_CODE.get(kind, WELL_BEHAVED_CODE) if enrich else None
+    slow = SLOW_ENRICH.search(text)
+    if code and slow:  # well-behaved but unhurried code: keeps enrichment in flight for a while
+        code = f"import time\ntime.sleep({int(slow.group(1)) / 1000})\n" + code
     return {
         "document_type": "report",
         "summary": "A generated test document for the fault suites.",

@@ -50,8 +50,11 @@ from workers.contract import ROLES
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 DOCS = 50
-# Model answers take this long, so analysis (and what queues behind it) is in flight for a while.
+# Each role stays in flight long enough to catch it there: model answers take 150 ms, enrichment
+# code sleeps 300 ms, and each document is ~30 KB of text for extraction.
 SLOW_MS = 150
+ENRICH_MS = 300
+PARAGRAPHS = 200
 
 Fault = Callable[[FaultStack, Client, Batch], Awaitable[str]]
 
@@ -203,7 +206,15 @@ async def test_fault_during_a_50_document_run(
     fault_stack: FaultStack, fault_client: Client, case: str, fault: Fault, timeout: float
 ):
     tag = uuid.uuid4().hex[:8]
-    docs = good_documents(fault_stack.root / "docs" / tag, tag, DOCS, enrich_every=3, slow_ms=SLOW_MS)
+    docs = good_documents(
+        fault_stack.root / "docs" / tag,
+        tag,
+        DOCS,
+        enrich_every=3,
+        slow_ms=SLOW_MS,
+        enrich_ms=ENRICH_MS,
+        paragraphs=PARAGRAPHS,
+    )
     started = time.monotonic()
     batch = await submit(fault_stack.stack, fault_client, docs)
     what = await fault(fault_stack, fault_client, batch)

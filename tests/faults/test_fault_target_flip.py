@@ -1,11 +1,13 @@
-"""A zero-loss target flip, rehearsed locally: analysis moves from cloudrun to ec2 while 100 flow.
+"""A zero-loss target flip, rehearsed locally: a role moves to another target while 100 flow.
 
 `pulumi up` of a flip creates the new placement's component and deletes the old one; the task queue
 and the Worker Deployment are derived from the role, never from the target, so both placements poll
 the same queue. Here: the new target's worker (realized from the flipped plan, exactly as the local
 realizer would run it) starts and is ready first, then the old target's worker gets SIGTERM and
 drains (in-flight activities finish within the grace period or are handed back to Temporal). All
-100 documents must be stored exactly once, and both workers must have served some of them.
+100 documents must be stored exactly once, and both workers must have served some of them. Two
+flips, one after the other on one stack: analysis (cloudrun → ec2) and the workflow role
+(lambda → ec2).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections import Counter
 import pytest
 from fault_documents import good_documents
 from fault_stack import (
+    ACTIVITY_OF_ROLE,
     FaultStack,
     duplicate_rows,
     fault_overrides,
@@ -40,38 +43,48 @@ from workers.contract import workflow_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
-ROLE, OLD_TARGET, NEW_TARGET = "analysis", "cloudrun", "ec2"
 DOCS = 100
+# (role, its target in the dev stack, the target it flips to). The workflow role is the subtle one:
+# its workers hold running workflows in their cache, and the new ones must replay them from history.
+FLIPS = [("analysis", "cloudrun", "ec2"), ("workflow", "lambda", "ec2")]
 
 
-async def _analysis_identities(client: Client, shas: list[str]) -> Counter[str]:
-    """Which worker (pid@host identity) started each document's analysis activity attempt."""
+async def _identities(client: Client, shas: list[str], role: str) -> Counter[str]:
+    """Which worker process (pid of its `pid@host` identity) served each task of `role`."""
     seen: Counter[str] = Counter()
     scheduled: dict[int, str] = {}
     for sha in shas:
         scheduled.clear()
         async for event in client.get_workflow_handle(workflow_id(sha)).fetch_history_events():
-            if event.HasField("activity_task_scheduled_event_attributes"):
+            if role == "workflow":
+                if event.HasField("workflow_task_completed_event_attributes"):
+                    seen[event.workflow_task_completed_event_attributes.identity.split("@")[0]] += 1
+            elif event.HasField("activity_task_scheduled_event_attributes"):
                 scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
             elif event.HasField("activity_task_started_event_attributes"):
                 attrs = event.activity_task_started_event_attributes
-                if scheduled.get(attrs.scheduled_event_id) == "analyze_document":
+                if scheduled.get(attrs.scheduled_event_id) == ACTIVITY_OF_ROLE[role]:
                     seen[attrs.identity.split("@")[0]] += 1
     return seen
 
 
-async def test_flip_analysis_target_while_100_documents_flow(fault_stack: FaultStack, fault_client: Client):
+@pytest.mark.parametrize(
+    ("role", "old_target", "new_target"), FLIPS, ids=[f"{r}-{o}-to-{n}" for r, o, n in FLIPS]
+)
+async def test_flip_a_role_target_while_100_documents_flow(
+    fault_stack: FaultStack, fault_client: Client, role: str, old_target: str, new_target: str
+):
     stack = fault_stack.stack
-    old = next(r for r in stack.roles if r.role == ROLE)
-    assert old.target == OLD_TARGET
-    host = old.env["OLLAMA_HOST"]  # the local model server the stack was realized with
+    old = next(r for r in stack.roles if r.role == role)
+    assert old.target == old_target
+    host = next(r for r in stack.roles if r.role == "analysis").env["OLLAMA_HOST"]  # the model server
     flipped, _ = load_stack(
         "dev",
-        overrides=[*fault_overrides(host), f"activities.{ROLE}.target={NEW_TARGET}"],
+        overrides=[*fault_overrides(host), f"activities.{role}.target={new_target}"],
         placeholder_secrets=True,
     )
-    new = next(r for r in realize(build_plan(flipped), stack.endpoints(), stack_env()) if r.role == ROLE)
-    assert new.target == NEW_TARGET
+    new = next(r for r in realize(build_plan(flipped), stack.endpoints(), stack_env()) if r.role == role)
+    assert new.target == new_target
     # What makes a flip invisible to running workflows: same task queue prefix, same deployment.
     for key in ("DOCPIPE_DEPLOYMENT_NAME", "DOCPIPE_STACK", "DOCPIPE_BUILD_ID"):
         assert new.env.get(key) == old.env.get(key), key
@@ -79,22 +92,22 @@ async def test_flip_analysis_target_while_100_documents_flow(fault_stack: FaultS
     tag = uuid.uuid4().hex[:8]
     docs = good_documents(fault_stack.root / "flip" / tag, tag, DOCS, enrich_every=4, slow_ms=100)
     batch = await submit(stack, fault_client, docs)
-    old_pid = stack.worker_pid(ROLE)
+    old_pid = stack.worker_pid(role)
     assert old_pid is not None
-    caught = await wait_mid_activity(fault_client, batch, ROLE, old_pid)
+    caught = await wait_mid_activity(fault_client, batch, role, old_pid)
 
     # 1. The new placement comes up on the same task queue (pulumi creates before it deletes).
     env = new.full_env(stack_env())
     env[HOME_ENV] = str(stack.home.root)
     env["PYTHONUNBUFFERED"] = "1"
-    name = f"{worker_name(ROLE)}-{NEW_TARGET}"
+    name = f"{worker_name(role)}-{new_target}"
     stack.supervisor.add(
         ProcessSpec(
             name=name,
-            argv=[sys.executable, "-m", "docpipe.cli", "worker", ROLE],
+            argv=[sys.executable, "-m", "docpipe.cli", "worker", role],
             env=env,
             log_path=stack.home.log_dir / f"{name}.log",
-            ready_text=f"docpipe worker {ROLE} ready",
+            ready_text=f"docpipe worker {role} ready",
             cwd=ROOT,
         )
     )
@@ -102,20 +115,20 @@ async def test_flip_analysis_target_while_100_documents_flow(fault_stack: FaultS
     await asyncio.to_thread(stack.supervisor.wait_ready, [name], 60)
     new_pid = stack.supervisor[name].pid
     # 2. The old placement goes: SIGTERM, drain within the grace period, then it is gone.
-    await asyncio.to_thread(stack.supervisor.stop, worker_name(ROLE), stack.grace_seconds + 5)
-    old_exit = stack.supervisor[worker_name(ROLE)].exit_codes[-1]
+    await asyncio.to_thread(stack.supervisor.stop, worker_name(role), stack.grace_seconds + 5)
+    old_exit = stack.supervisor[worker_name(role)].exit_codes[-1]
 
     await wait_batch(fault_client, batch, 240, f"target flip ({caught})")
     found = rows(fault_stack.database_url, batch.shas)
     stored = [r for r in found.values() if r.status == "stored" and r.writes == 1]
-    served = await _analysis_identities(fault_client, batch.shas)
+    served = await _identities(fault_client, batch.shas, role)
     record(
         "flip",
-        f"{ROLE} {OLD_TARGET} -> {NEW_TARGET}",
+        f"{role} {old_target} -> {new_target}",
         documents=len(batch.shas),
         stored_once=len(stored),
-        analysed_by_old=served.get(str(old_pid), 0),
-        analysed_by_new=served.get(str(new_pid), 0),
+        served_by_old=served.get(str(old_pid), 0),
+        served_by_new=served.get(str(new_pid), 0),
         old_exit=old_exit,
     )
     assert not duplicate_rows(fault_stack.database_url)
@@ -123,4 +136,4 @@ async def test_flip_analysis_target_while_100_documents_flow(fault_stack: FaultS
         s[:12]: found.get(s) for s in batch.shas if s not in {r.sha256 for r in stored}
     }
     assert old_exit == 0, f"the old worker did not drain cleanly (exit {old_exit})"
-    assert served.get(str(old_pid)) and served.get(str(new_pid)), f"analysis attempts by worker: {served}"
+    assert served.get(str(old_pid)) and served.get(str(new_pid)), f"{role} tasks by worker: {served}"
