@@ -134,19 +134,6 @@ asyncio.run(main())
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "workers/enrichment/local_sandbox.py:124 starts the sandbox with start_new_session=True, so it "
-        "is not in the worker's process group: when the worker is SIGKILLed (or OOM-killed, or crashes) "
-        "the supervisor's group kill and the platform's stop miss it, and the wall-clock limit — enforced "
-        "only by the worker's asyncio.wait_for — dies with the worker. Model-written code that sleeps or "
-        "blocks (so the CPU-time limit never fires) outlives its worker, with its temporary directory. "
-        "Fix: have the child die with its parent — prctl(PR_SET_PDEATHSIG, SIGKILL) in the bootstrap "
-        "after the privilege drop (a credential change clears it), then exit if os.getppid() is no "
-        "longer the worker — or keep it in the worker's group and kill it by pid."
-    ),
-)
 def test_a_sandbox_does_not_outlive_its_killed_worker():
     """A process running the local sandbox (as the enrichment worker does) is SIGKILLed as a group,
     the way LocalStack.kill_worker and the platforms do it; its sandboxed child must go with it."""

@@ -1,7 +1,8 @@
 """The `local-sandbox` enrichment backend: model-written code in a limited child process.
 
 Limits per run: CPU time and address space (setrlimit in the child before any model code runs),
-captured output size, wall-clock time (the whole process group is killed), an empty temporary working
+captured output size, wall-clock time (the whole process group is killed; on Linux the child also
+dies with its worker, so a killed worker leaves no sandbox behind), an empty temporary working
 directory, a minimal environment, Python in isolated mode without site-packages, and no network: the
 child gets its own empty network namespace (`unshare -n` when the worker is root, `unshare -rn`
 otherwise) where the kernel allows it; where it does not, the runner blocks `socket` in-process and
@@ -41,13 +42,22 @@ resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 # cannot read them (a home-directory Python); container images keep the stdlib world-readable.
 _DROP_ROOT = """
 import collections, csv, datetime, decimal, functools, io, itertools, json, math, re, statistics, string
-import encodings.idna, resource, socket
+import ctypes, encodings.idna, resource, signal, socket
 import os
 os.setgroups([])
 os.setgid(65534)
 os.setuid(65534)
 """
 NOBODY = 65534
+# The child dies with the worker that started it (Linux): a SIGKILLed or OOM-killed worker cannot
+# enforce the wall-clock limit any more, and sleeping code never hits the CPU limit. Set after the
+# privilege drop (a credential change clears it); if the worker is already gone, exit at once.
+_DIE_WITH_WORKER = """
+import ctypes, os, signal
+ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+if os.getppid() != {worker}:
+    os._exit(137)
+"""
 _SOCKET_BLOCK = """
 import socket
 def _no_network(*args, **kwargs):
@@ -102,6 +112,8 @@ class LocalSandbox:
         lim = self.limits
         prefix, kind = _isolation()
         bootstrap = _DROP_ROOT if drops_root() else ""
+        if sys.platform.startswith("linux"):
+            bootstrap += _DIE_WITH_WORKER.format(worker=os.getpid())
         bootstrap += _LIMITS.format(cpu=lim.cpu_seconds, mem=lim.memory_mb * 1024 * 1024)
         if kind != "netns":
             bootstrap += _SOCKET_BLOCK
