@@ -137,3 +137,49 @@ async def test_flip_a_role_target_while_100_documents_flow(
     }
     assert old_exit == 0, f"the old worker did not drain cleanly (exit {old_exit})"
     assert served.get(str(old_pid)) and served.get(str(new_pid)), f"{role} tasks by worker: {served}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "workers/workflow.py:63 declares DocumentPipelineWorkflow PINNED and workers/versioning.py:5 "
+        "says a rolling restart with a new build id lets pinned runs 'finish on the old build as it "
+        "drains' — but `docpipe worker` (workers/serve.py) drains only its in-flight tasks for the grace "
+        "period and exits; the runs pinned to its build then have no poller and stay Running with no "
+        "activity for good (13 of 30 in a manual run). Any ec2/cloudrun rollout of a new image (or a flip "
+        "shipped with one) strands documents. Fix: AUTO_UPGRADE with workflow.patched() for changes, or "
+        "keep the old version's workers until DescribeWorkerDeploymentVersion reports it drained "
+        "(a release step, not SIGTERM), and document it."
+    ),
+)
+async def test_a_workflow_rollout_with_a_new_build_id_finishes_the_runs_in_flight(
+    fault_stack: FaultStack, fault_client: Client
+):
+    """The workflow role's worker is replaced by one with a new build id while runs are in flight
+    (a rolling restart of a new image): every run must still finish."""
+    stack = fault_stack.stack
+    current = next(n for n in stack.supervisor.pids() if n.startswith(worker_name("workflow")))
+    old_pid = stack.supervisor[current].pid
+    assert old_pid is not None
+    tag = uuid.uuid4().hex[:8]
+    docs = good_documents(fault_stack.root / "rollout" / tag, tag, 30, enrich_every=0, slow_ms=1500)
+    batch = await submit(stack, fault_client, docs)
+    await wait_mid_activity(fault_client, batch, "workflow", old_pid)
+    env = dict(stack.supervisor[current].spec.env)
+    env["DOCPIPE_BUILD_ID"] = f"rollout-{tag}"  # a new image; the worker makes itself current at start
+    name = f"{worker_name('workflow')}-rollout"
+    stack.supervisor.add(
+        ProcessSpec(
+            name=name,
+            argv=[sys.executable, "-m", "docpipe.cli", "worker", "workflow"],
+            env=env,
+            log_path=stack.home.log_dir / f"{name}.log",
+            ready_text="docpipe worker workflow ready",
+            cwd=ROOT,
+        )
+    )
+    stack.supervisor.start(name)
+    await asyncio.to_thread(stack.supervisor.wait_ready, [name], 60)
+    await asyncio.to_thread(stack.supervisor.stop, current, stack.grace_seconds + 5)
+    await wait_batch(fault_client, batch, 60, "runs in flight during a workflow rollout")
+    assert {r.status for r in batch.results.values()} == {"stored"}
