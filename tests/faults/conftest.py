@@ -67,8 +67,8 @@ def fault_stack(request: pytest.FixtureRequest) -> Iterator[FaultStack]:
         strays = processes_of(home)
     leftover = sandbox_dirs_left(dirs_before)
     if leftover:
-        # A killed enrichment worker cannot remove its sandbox's temporary directory (and its sandbox
-        # outlives it: see test_fault_runtime_bugs.py). Counted in the report, then removed.
+        # A killed enrichment worker cannot remove its sandbox's temporary directory (the sandbox
+        # itself dies with it since 547d8f7). Counted in the report, then removed.
         record("leftovers", f"sandbox dirs ({module_name})", count=len(leftover))
         for d in leftover:
             shutil.rmtree(d, ignore_errors=True)

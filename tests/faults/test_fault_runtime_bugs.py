@@ -136,7 +136,10 @@ asyncio.run(main())
 
 def test_a_sandbox_does_not_outlive_its_killed_worker():
     """A process running the local sandbox (as the enrichment worker does) is SIGKILLed as a group,
-    the way LocalStack.kill_worker and the platforms do it; its sandboxed child must go with it."""
+    the way LocalStack.kill_worker and the platforms do it; its sandboxed child must go with it.
+
+    Found by the enrichment-worker SIGKILL fault: the sandbox has its own process group and its
+    wall-clock limit lived in the worker, so sleeping model code outlived it. Fixed in 547d8f7."""
     from fault_stack import cmdline, descendants
 
     worker = subprocess.Popen(
