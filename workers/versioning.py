@@ -2,8 +2,9 @@
 
 A versioned worker's tasks are dispatched only once its deployment has a current version. The
 long-running worker makes its own version current at start (DOCPIPE_PROMOTE_VERSION=always, the
-default: a rolling restart with a new build id moves new runs to it, while PINNED runs finish on the
-old build as it drains); `if-unset` only fills an empty deployment; `never` leaves it to a release step.
+default: a rolling restart with a new build id moves new runs, and running ones at their next workflow
+task (the workflow is AUTO_UPGRADE), to it); `if-unset` only fills an empty deployment; `never` leaves
+it to a release step (in the cloud, Pulumi's Worker Deployment provider).
 """
 
 from __future__ import annotations

@@ -58,9 +58,12 @@ class StageFailed(Exception):
         self.stage, self.reason = stage, reason
 
 
-# PINNED: a run finishes on the build that started it, so a rollout never replays old history on new
-# code; runs are minutes long, so old versions drain quickly.
-@workflow.defn(name=WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.PINNED)
+# AUTO_UPGRADE: a run moves to the deployment's current version at its next workflow task. Workers
+# are replaced by SIGTERM (ASG instance refresh, Cloud Run revision, a new Lambda version), so no
+# worker of an old build stays behind to finish runs pinned to it: PINNED stranded them (the fault
+# suite's rollout test). Changes to this class must therefore replay old histories: guard them with
+# workflow.patched().
+@workflow.defn(name=WORKFLOW_TYPE, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class DocumentPipelineWorkflow:
     def __init__(self) -> None:
         self._timings: list[StageTiming] = []

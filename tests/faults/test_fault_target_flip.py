@@ -139,19 +139,6 @@ async def test_flip_a_role_target_while_100_documents_flow(
     assert served.get(str(old_pid)) and served.get(str(new_pid)), f"{role} tasks by worker: {served}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "workers/workflow.py:63 declares DocumentPipelineWorkflow PINNED and workers/versioning.py:5 "
-        "says a rolling restart with a new build id lets pinned runs 'finish on the old build as it "
-        "drains' — but `docpipe worker` (workers/serve.py) drains only its in-flight tasks for the grace "
-        "period and exits; the runs pinned to its build then have no poller and stay Running with no "
-        "activity for good (13 of 30 in a manual run). Any ec2/cloudrun rollout of a new image (or a flip "
-        "shipped with one) strands documents. Fix: AUTO_UPGRADE with workflow.patched() for changes, or "
-        "keep the old version's workers until DescribeWorkerDeploymentVersion reports it drained "
-        "(a release step, not SIGTERM), and document it."
-    ),
-)
 async def test_a_workflow_rollout_with_a_new_build_id_finishes_the_runs_in_flight(
     fault_stack: FaultStack, fault_client: Client
 ):
