@@ -13,7 +13,7 @@ import time
 
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from workers.connect import connect
@@ -76,9 +76,39 @@ async def serve(role: str, settings: Settings, started: float | None = None) -> 
         await reg.close()
 
 
+# A server that is restarting or overloaded answers these; a refusal (rights, bad request) does not
+# get better by asking again.
+_TRANSIENT = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.UNKNOWN,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+    }
+)
+PROMOTE_RETRY_SECONDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
+
+
 async def _promote(client: Client, version: WorkerDeploymentVersion, policy: str) -> None:
-    try:
-        if await promote(client, version, policy):
-            logger.info("%s build %s is current", version.deployment_name, version.build_id)
-    except RPCError as err:  # e.g. an API key without deployment rights: serve anyway, say why
-        logger.warning("could not make %s current (%s); tasks wait for a release step", version, err)
+    """Make the version current per `policy`, retrying while the server is unreachable.
+
+    Until some version is current, none of the deployment's tasks are dispatched, so giving up on a
+    transient error (a Temporal restart right after this worker started) would stall the role.
+    """
+    attempt = 0
+    while True:
+        try:
+            if await promote(client, version, policy):
+                logger.info("%s build %s is current", version.deployment_name, version.build_id)
+            return
+        except RPCError as err:
+            if err.status not in _TRANSIENT:  # e.g. an API key without deployment rights
+                logger.warning("could not make %s current (%s); tasks wait for a release step", version, err)
+                return
+            delay = PROMOTE_RETRY_SECONDS[min(attempt, len(PROMOTE_RETRY_SECONDS) - 1)]
+            if attempt == 0:
+                logger.warning("could not make %s current yet (%s); retrying", version, err)
+            attempt += 1
+            await asyncio.sleep(delay)
