@@ -188,14 +188,23 @@ def _drivers(est: Estimate, n: int = 3) -> str:
     return "; ".join(f"{i}. {c.name} {usd(c.usd)}" for i, c in enumerate(est.top_drivers(n), start=1))
 
 
-def check_monthly_cost(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
-    """The stack's estimated monthly cost is within maxMonthlyUsd."""
+def _estimate_or_report(
+    args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation
+) -> Estimate | None:
+    """The cost model's estimate of the stack, or None after reporting why it cannot be priced."""
     if not any(r.resource_type.startswith("docpipe:placement:") for r in args.resources):
         args.not_applicable("no docpipe placement components in this stack")
     try:
-        est = stack_estimate(args.resources, config)
+        return stack_estimate(args.resources, config)
     except CostInputError as exc:
         report(str(exc), None)
+        return None
+
+
+def check_monthly_cost(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+    """The stack's estimated monthly cost is within maxMonthlyUsd."""
+    est = _estimate_or_report(args, config, report)
+    if est is None:
         return
     cap = float(config["maxMonthlyUsd"])
     total = est.total_monthly_usd
@@ -232,12 +241,8 @@ monthly_cost_cap = stack_policy(
 
 def check_burst_cost(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
     """Each role's worst-case hour (all instances / all concurrency busy) is within its cap."""
-    if not any(r.resource_type.startswith("docpipe:placement:") for r in args.resources):
-        args.not_applicable("no docpipe placement components in this stack")
-    try:
-        est = stack_estimate(args.resources, config)
-    except CostInputError as exc:
-        report(str(exc), None)
+    est = _estimate_or_report(args, config, report)
+    if est is None:
         return
     caps: Mapping[str, Any] = config["roleCaps"] or {}
     by_role = {p.role: p for p in placements(args.resources)}
