@@ -24,7 +24,6 @@ from fault_stack import (
     descendants,
     fault_overrides,
     private_dir,
-    record,
     running_stack,
     submit,
     wait_batch,
@@ -66,12 +65,10 @@ def fault_stack(request: pytest.FixtureRequest) -> Iterator[FaultStack]:
         left = wait_no_descendants(before)
         strays = processes_of(home)
     leftover = sandbox_dirs_left(dirs_before)
-    if leftover:
-        # A killed enrichment worker cannot remove its sandbox's temporary directory (the sandbox
-        # itself dies with it since 547d8f7). Counted in the report, then removed.
-        record("leftovers", f"sandbox dirs ({module_name})", count=len(leftover))
-        for d in leftover:
-            shutil.rmtree(d, ignore_errors=True)
+    for d in leftover:  # never leave them behind, whatever the outcome
+        shutil.rmtree(d, ignore_errors=True)
+    # A killed enrichment worker cannot remove its sandbox's directory; its replacement sweeps it.
+    assert not leftover, f"sandbox directories left behind ({module_name}): {leftover}"
     assert not left, "processes left behind by the fault suite:\n" + "\n".join(left)
     assert not strays, f"processes still carrying this stack's data dir: {strays}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -80,3 +81,18 @@ async def test_a_root_worker_runs_the_code_as_nobody(work_dir):
     message = await _fail(f"import os\nos.remove({str(precious)!r})")
     assert "PermissionError" in message
     assert precious.read_text() == "keep me"
+
+
+def test_a_starting_sandbox_removes_directories_of_dead_workers(tmp_path):
+    from workers.enrichment.local_sandbox import WORKDIR_PREFIX, sweep_orphaned_workdirs
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is now free (a reused pid would only defer the sweep)
+    orphan = tmp_path / f"{WORKDIR_PREFIX}{dead.pid}-abc"
+    live = tmp_path / f"{WORKDIR_PREFIX}{os.getpid()}-def"
+    other = tmp_path / f"{WORKDIR_PREFIX}{os.getppid()}-ghi"
+    for d in (orphan, live, other):
+        (d / "sub").mkdir(parents=True)
+    assert sweep_orphaned_workdirs(str(tmp_path)) == 1
+    assert not orphan.exists()
+    assert live.exists() and other.exists()

@@ -24,6 +24,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from workers.enrichment.program import RUNNER, parse_output
 from workers.errors import enrichment_failed
@@ -104,9 +105,40 @@ class SandboxLimits:
     wall_seconds: float = 30.0
 
 
+WORKDIR_PREFIX = "docpipe-sandbox-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_orphaned_workdirs(tmp: str | None = None) -> int:
+    """Remove sandbox directories left by workers that no longer run; how many were removed.
+
+    A killed worker cannot remove its sandbox's temporary directory (the sandbox dies with it). Each
+    directory carries the worker's pid (`docpipe-sandbox-<pid>-…`), so a starting worker removes
+    those whose worker is gone; a reused pid only means a directory waits for a later sweep.
+    """
+    removed = 0
+    for path in Path(tmp or tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*-*"):
+        pid_text = path.name.removeprefix(WORKDIR_PREFIX).split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _pid_alive(int(pid_text)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
 class LocalSandbox:
     def __init__(self, limits: SandboxLimits) -> None:
         self.limits = limits
+        if swept := sweep_orphaned_workdirs():
+            logger.info("removed %d sandbox directories left by workers that were killed", swept)
 
     def _command(self) -> list[str]:
         lim = self.limits
@@ -123,7 +155,7 @@ class LocalSandbox:
         """(printed text, result) — or a non-retryable EnrichmentFailed naming the limit hit."""
         lim = self.limits
         stdin = json.dumps({"code": code, "elements": elements}).encode()
-        with tempfile.TemporaryDirectory(prefix="docpipe-sandbox-") as workdir:
+        with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIX}{os.getpid()}-") as workdir:
             if drops_root():
                 os.chown(workdir, NOBODY, NOBODY)
             proc = await asyncio.create_subprocess_exec(
