@@ -153,22 +153,25 @@ class LocalStack:
             f'[profile.default]\naddress = "{self.temporal.address}"\nnamespace = "{NAMESPACE}"\n'
         )
 
+    def _worker_spec(
+        self, lr: LocalRole, name: str, extra_env: Mapping[str, str] | None = None
+    ) -> ProcessSpec:
+        """How a `docpipe worker` process for `lr` is started and supervised (one place for all)."""
+        env = lr.full_env(self._env)
+        env.update({HOME_ENV: str(self.home.root), "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+        return ProcessSpec(
+            name=name,
+            argv=[sys.executable, "-m", "docpipe.cli", "worker", lr.role],
+            env=env,
+            log_path=self.home.log_dir / f"{name}.log",
+            ready_text=f"docpipe worker {lr.role} ready",
+            cwd=ROOT,
+        )
+
     def start_workers(self, ready_timeout: float = 120.0) -> None:
         self.roles = realize(self.plan, self.endpoints(), self._env, offline=self.offline)
         for lr in self.roles:
-            env = lr.full_env(self._env)
-            env[HOME_ENV] = str(self.home.root)
-            env["PYTHONUNBUFFERED"] = "1"
-            self.supervisor.add(
-                ProcessSpec(
-                    name=worker_name(lr.role),
-                    argv=[sys.executable, "-m", "docpipe.cli", "worker", lr.role],
-                    env=env,
-                    log_path=self.home.worker_log(lr.role),
-                    ready_text=f"docpipe worker {lr.role} ready",
-                    cwd=ROOT,
-                )
-            )
+            self.supervisor.add(self._worker_spec(lr, worker_name(lr.role)))
         for lr in self.roles:
             self.supervisor.start(worker_name(lr.role))
         self.supervisor.wait_ready([worker_name(r) for r in ROLES], ready_timeout)
@@ -226,27 +229,25 @@ class LocalStack:
     def restart_worker(self, role: str) -> None:
         self.supervisor.restart(worker_name(role), grace=self.grace_seconds + 5)
 
-    def add_worker(self, role: str, name: str, env: Mapping[str, str] | None = None) -> str:
+    def add_worker(
+        self,
+        role: str,
+        name: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        realized: LocalRole | None = None,
+        ready_timeout: float = 120.0,
+    ) -> str:
         """Start one more worker for `role` (same queue), e.g. the new target's during a flip rehearsal.
 
-        It runs with the role's realized environment plus `env` (say another DOCPIPE_BUILD_ID) and is
-        supervised like the others; `stop_worker(name)` sends it SIGTERM and waits for its drain.
+        It runs with the role's realized environment (or `realized`, a role realized from another
+        plan) plus `env` (say another DOCPIPE_BUILD_ID) and is supervised like the others;
+        `stop_worker(name)` sends it SIGTERM and waits for its drain.
         """
-        base = next(r for r in self.roles if r.role == role)
-        spec_env = base.full_env(self._env)
-        spec_env.update({HOME_ENV: str(self.home.root), "PYTHONUNBUFFERED": "1", **(env or {})})
-        self.supervisor.add(
-            ProcessSpec(
-                name=name,
-                argv=[sys.executable, "-m", "docpipe.cli", "worker", role],
-                env=spec_env,
-                log_path=self.home.log_dir / f"{name}.log",
-                ready_text=f"docpipe worker {role} ready",
-                cwd=ROOT,
-            )
-        )
+        base = realized or next(r for r in self.roles if r.role == role)
+        self.supervisor.add(self._worker_spec(base, name, env))
         self.supervisor.start(name)
-        self.supervisor.wait_ready([name], 120)
+        self.supervisor.wait_ready([name], ready_timeout)
         return name
 
     def stop_worker(self, name_or_role: str) -> None:

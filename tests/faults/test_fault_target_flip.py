@@ -13,7 +13,6 @@ flips, one after the other on one stack: analysis (cloudrun → ec2) and the wor
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections import Counter
 
@@ -33,10 +32,8 @@ from fault_stack import (
 )
 from temporalio.client import Client
 
-from docpipe.local.home import HOME_ENV
 from docpipe.local.realize import realize
-from docpipe.local.stack import ROOT, worker_name
-from docpipe.local.supervisor import ProcessSpec
+from docpipe.local.stack import worker_name
 from docpipe.plan import build_plan
 from docpipe.stackfile import load_stack
 from workers.contract import workflow_id
@@ -97,22 +94,9 @@ async def test_flip_a_role_target_while_100_documents_flow(
     caught = await wait_mid_activity(fault_client, batch, role, old_pid)
 
     # 1. The new placement comes up on the same task queue (pulumi creates before it deletes).
-    env = new.full_env(stack_env())
-    env[HOME_ENV] = str(stack.home.root)
-    env["PYTHONUNBUFFERED"] = "1"
-    name = f"{worker_name(role)}-{new_target}"
-    stack.supervisor.add(
-        ProcessSpec(
-            name=name,
-            argv=[sys.executable, "-m", "docpipe.cli", "worker", role],
-            env=env,
-            log_path=stack.home.log_dir / f"{name}.log",
-            ready_text=f"docpipe worker {role} ready",
-            cwd=ROOT,
-        )
+    name = await asyncio.to_thread(
+        stack.add_worker, role, f"{worker_name(role)}-{new_target}", realized=new, ready_timeout=60
     )
-    stack.supervisor.start(name)
-    await asyncio.to_thread(stack.supervisor.wait_ready, [name], 60)
     new_pid = stack.supervisor[name].pid
     # 2. The old placement goes: SIGTERM, drain within the grace period, then it is gone.
     await asyncio.to_thread(stack.supervisor.stop, worker_name(role), stack.grace_seconds + 5)
@@ -152,21 +136,14 @@ async def test_a_workflow_rollout_with_a_new_build_id_finishes_the_runs_in_fligh
     docs = good_documents(fault_stack.root / "rollout" / tag, tag, 30, enrich_every=0, slow_ms=1500)
     batch = await submit(stack, fault_client, docs)
     await wait_mid_activity(fault_client, batch, "workflow", old_pid)
-    env = dict(stack.supervisor[current].spec.env)
-    env["DOCPIPE_BUILD_ID"] = f"rollout-{tag}"  # a new image; the worker makes itself current at start
-    name = f"{worker_name('workflow')}-rollout"
-    stack.supervisor.add(
-        ProcessSpec(
-            name=name,
-            argv=[sys.executable, "-m", "docpipe.cli", "worker", "workflow"],
-            env=env,
-            log_path=stack.home.log_dir / f"{name}.log",
-            ready_text="docpipe worker workflow ready",
-            cwd=ROOT,
-        )
+    # A new image: another build id; the worker makes itself current at start.
+    await asyncio.to_thread(
+        stack.add_worker,
+        "workflow",
+        f"{worker_name('workflow')}-rollout",
+        {"DOCPIPE_BUILD_ID": f"rollout-{tag}"},
+        ready_timeout=60,
     )
-    stack.supervisor.start(name)
-    await asyncio.to_thread(stack.supervisor.wait_ready, [name], 60)
     await asyncio.to_thread(stack.supervisor.stop, current, stack.grace_seconds + 5)
     await wait_batch(fault_client, batch, 60, "runs in flight during a workflow rollout")
     assert {r.status for r in batch.results.values()} == {"stored"}
