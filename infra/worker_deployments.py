@@ -18,9 +18,11 @@ from temporalio.api.compute.v1 import config_pb2, provider_pb2, scaler_pb2
 from temporalio.api.enums.v1 import WorkerDeploymentVersionStatus
 from temporalio.api.workflowservice.v1 import request_response_pb2 as rr
 from temporalio.client import Client
+from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.versioning import CLOUD_RUN_QUIET_MS, CLOUD_RUN_UTILIZATION, IDENTITY, SCALING_GROUP, VersionSpec
+from workers.versioning import set_current_version
 
 
 def _json_payload(value: Mapping[str, Any]) -> common.Payload:
@@ -142,15 +144,10 @@ def _json_payload_str(value: str) -> common.Payload:
 
 async def set_current(client: Client, spec: VersionSpec, build_id: str | None = None) -> None:
     """Make `build_id` (default: the spec's) current; "" returns the deployment to unversioned."""
-    await client.workflow_service.set_worker_deployment_current_version(
-        rr.SetWorkerDeploymentCurrentVersionRequest(
-            namespace=spec.namespace,
-            deployment_name=spec.deployment_name,
-            build_id=spec.build_id if build_id is None else build_id,
-            identity=IDENTITY,
-            allow_no_pollers=True,
-        )
+    version = WorkerDeploymentVersion(
+        deployment_name=spec.deployment_name, build_id=spec.build_id if build_id is None else build_id
     )
+    await set_current_version(client, version, identity=IDENTITY)
 
 
 async def describe(client: Client, spec: VersionSpec) -> dict[str, Any] | None:
