@@ -434,3 +434,17 @@ def validate_stack_config(
     if problems:
         raise ConfigError(stack, problems)
     return config
+
+
+def config_json_schema() -> dict[str, Any]:
+    """JSON schema of the `docpipe:*` keys a stack file may set (camelCase, with descriptions).
+
+    The config reference (docs/config-reference.md) and the policy pack's schemas are generated from
+    it, so the documentation cannot drift from what validation accepts.
+    """
+    schema = StackConfig.model_json_schema(by_alias=True, mode="validation")
+    props = schema.get("properties", {})
+    for internal in ("stack", "secretsPresent"):
+        props.pop(internal, None)
+    schema["required"] = [k for k in schema.get("required", []) if k in props]
+    return schema
