@@ -87,6 +87,12 @@ class Env:
     # Secrets the worker fetches itself at start (ARNs / resource names, never values).
     SECRET_REFS: Final = "DOCPIPE_SECRET_REFS"
 
+    # Lambda worker timing (seconds; see docs/lambda-workers.md). Graceful stop: how long a stopping
+    # invocation lets running activities finish (> the longest activity). Deadline buffer: how long
+    # before the invocation deadline the worker stops polling (> graceful stop + shutdown work).
+    LAMBDA_GRACEFUL_STOP_SECONDS: Final = "DOCPIPE_LAMBDA_GRACEFUL_STOP_SECONDS"
+    LAMBDA_DEADLINE_BUFFER_SECONDS: Final = "DOCPIPE_LAMBDA_DEADLINE_BUFFER_SECONDS"
+
 
 # Secret refs (keys of DOCPIPE_SECRET_REFS) → the environment variable a worker puts the value in.
 SECRET_REF_ENV: Final[dict[str, str]] = {
