@@ -13,9 +13,10 @@ COPY workers ./workers
 COPY infra ./infra
 COPY policies ./policies
 # Base dependencies only (no Pulumi / cloud-provisioning extras), plus the Lambda runtime
-# interface client, which a non-AWS base image needs to serve Lambda invocations.
+# interface client, which a non-AWS base image needs to serve Lambda invocations (the same pin as
+# pyproject's dev group, so tests/workers/test_lambda_runtime.py runs the client the image runs).
 RUN python -m venv /opt/docpipe \
- && /opt/docpipe/bin/pip install . "awslambdaric>=3,<4"
+ && /opt/docpipe/bin/pip install . "awslambdaric>=4.2,<5"
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 docpipe
