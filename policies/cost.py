@@ -19,9 +19,19 @@ from pydantic import ValidationError
 from docpipe.config import DEFAULT_MINUTES_PER_FILE, StackConfig
 from docpipe.cost import Burst, Estimate, PriceBookError, estimate
 from policies.common import stack_policy, usd
-from policies.placement import Placement, owning_placement, placements, unreadable_placements
+from policies.placement import Placement, is_placement, owning_placement, placements, unreadable_placements
 from policies.props import elements, get, items, number
-from policies.security import CLOUD_RUN_WORKER_POOL, LAMBDA_FUNCTION, LAUNCH_TEMPLATE, decode_user_data
+from policies.resource_types import (
+    CLOUD_RUN_WORKER_POOL,
+    LAMBDA_FUNCTION,
+    LAUNCH_TEMPLATE,
+    RDS_INSTANCE,
+    REPLICATION_GROUP,
+    SERVERLESS_CACHE,
+    TEMPORAL_COMPONENT,
+    TEMPORAL_NAMESPACE,
+)
+from policies.security import decode_user_data
 from workers.contract import ROLES, Env
 
 TRAFFIC_PROPERTIES: dict[str, dict[str, Any]] = {
@@ -49,11 +59,6 @@ PRICES_PROPERTY = {
     "default": {},
     "description": "Price-book overrides, as the stack's docpipe:prices (e.g. {'unstructured.page': 0.01}).",
 }
-SERVERLESS_CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
-REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-RDS_INSTANCE = "aws:rds/instance:Instance"
-TEMPORAL_COMPONENT = "docpipe:baseline:Temporal"
-TEMPORAL_NAMESPACE = "temporalcloud:index/namespace:Namespace"
 ENV_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
 
 
@@ -192,7 +197,7 @@ def _estimate_or_report(
     args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation
 ) -> Estimate | None:
     """The cost model's estimate of the stack, or None after reporting why it cannot be priced."""
-    if not any(r.resource_type.startswith("docpipe:placement:") for r in args.resources):
+    if not any(is_placement(r) for r in args.resources):
         args.not_applicable("no docpipe placement components in this stack")
     try:
         return stack_estimate(args.resources, config)

@@ -16,10 +16,13 @@ from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 from docpipe.config import DEFAULT_SHUTDOWN_BUFFER_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, WORKFLOW_TASK_SECONDS
 from policies.common import stack_policy
 from policies.props import UNKNOWN, get, number, plain
-from policies.security import CLOUD_RUN_SERVICE, CLOUD_RUN_WORKER_POOL, LAMBDA_FUNCTION
-
-PLACEMENT_TYPE_PREFIX = "docpipe:placement:"
-PROVISIONED_CONCURRENCY = "aws:lambda/provisionedConcurrencyConfig:ProvisionedConcurrencyConfig"
+from policies.resource_types import (
+    CLOUD_RUN_SERVICE,
+    CLOUD_RUN_WORKER_POOL,
+    LAMBDA_FUNCTION,
+    PLACEMENT_TYPE_PREFIX,
+    PROVISIONED_CONCURRENCY,
+)
 
 
 @dataclass(frozen=True)

@@ -22,41 +22,30 @@ from pulumi_policy import (
 
 from policies.common import resource_policy, stack_policy
 from policies.props import UNKNOWN, elements, get, items, number, plain, policy_document, truthy
-
-RDS_INSTANCE = "aws:rds/instance:Instance"
-RDS_CLUSTER = "aws:rds/cluster:Cluster"
-SERVERLESS_CACHE = "aws:elasticache/serverlessCache:ServerlessCache"
-REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
-CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
-BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
-PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-SSE_CONFIGS = (
-    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+from policies.resource_types import (
+    BUCKET_ACLS,
+    BUCKETS,
+    CACHE_CLUSTER,
+    CLOUD_RUN_JOB,
+    CLOUD_RUN_SERVICE,
+    CLOUD_RUN_WORKER_POOL,
+    EC2_INSTANCE,
+    IAM_ATTACHMENTS,
+    IAM_INLINE,
+    IAM_POLICY,
+    IAM_ROLE,
+    LAMBDA_FUNCTION,
+    LAUNCH_TEMPLATE,
+    PUBLIC_ACCESS_BLOCK,
+    RDS_CLUSTER,
+    RDS_INSTANCE,
+    REPLICATION_GROUP,
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+    SERVERLESS_CACHE,
+    SSE_CONFIGS,
+    VPC_INGRESS_RULE,
 )
-BUCKET_ACLS = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
-IAM_POLICY = "aws:iam/policy:Policy"
-IAM_INLINE = (
-    "aws:iam/rolePolicy:RolePolicy",
-    "aws:iam/userPolicy:UserPolicy",
-    "aws:iam/groupPolicy:GroupPolicy",
-)
-IAM_ROLE = "aws:iam/role:Role"
-IAM_ATTACHMENTS = (
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-    "aws:iam/policyAttachment:PolicyAttachment",
-)
-LAMBDA_FUNCTION = "aws:lambda/function:Function"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-EC2_INSTANCE = "aws:ec2/instance:Instance"
-CLOUD_RUN_WORKER_POOL = "gcp:cloudrunv2/workerPool:WorkerPool"
-CLOUD_RUN_SERVICE = "gcp:cloudrunv2/service:Service"
-CLOUD_RUN_JOB = "gcp:cloudrunv2/job:Job"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-VPC_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 
 PUBLIC_ACLS = {"public-read", "public-read-write", "authenticated-read"}
 PUBLIC_ACCESS_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
