@@ -2,7 +2,7 @@
 
 This file only assembles the pack: constructing `PolicyPack` starts the analyzer's gRPC server,
 prints its port and serves until the CLI stops it. The policies live in importable modules
-(policies/security.py, placement.py, cost.py) with no side effects.
+(policies/security/, placement.py, cost.py) with no side effects.
 """
 
 import sys

@@ -20,7 +20,7 @@ from docpipe.config import DEFAULT_MINUTES_PER_FILE, StackConfig
 from docpipe.cost import Burst, Estimate, PriceBookError, estimate
 from policies.common import stack_policy, usd
 from policies.placement import Placement, is_placement, owning_placement, placements, unreadable_placements
-from policies.props import elements, get, items, number
+from policies.props import decode_user_data, elements, get, items, number
 from policies.resource_types import (
     CLOUD_RUN_WORKER_POOL,
     LAMBDA_FUNCTION,
@@ -31,7 +31,6 @@ from policies.resource_types import (
     TEMPORAL_COMPONENT,
     TEMPORAL_NAMESPACE,
 )
-from policies.security import decode_user_data
 from workers.contract import ROLES, Env
 
 TRAFFIC_PROPERTIES: dict[str, dict[str, Any]] = {

@@ -9,6 +9,8 @@ names and numbers arrive as floats.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Final
@@ -114,3 +116,12 @@ def policy_document(value: Any) -> Mapping[str, Any] | None:
             return None
         return doc if isinstance(doc, Mapping) else None
     return None
+
+
+def decode_user_data(text: str) -> str:
+    """Instance user data as text: base64-decoded when it is base64 (`userDataBase64`), else as given."""
+    try:
+        decoded = base64.b64decode(text, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return text
+    return decoded

@@ -497,7 +497,7 @@ def test_bucket_blocks_are_matched_by_resource_dependencies(prod: list[StackReso
 )
 def test_secret_names_and_values(name: str, value: str, flagged: bool) -> None:
     from policies.pack import policy
-    from policies.security import secret_problem
+    from policies.security.secrets import secret_problem
 
     config = {k: v["default"] for k, v in policy("no-plaintext-secrets").config_schema.properties.items()}
     assert (secret_problem(name, value, config) is not None) is flagged

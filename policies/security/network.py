@@ -1,0 +1,135 @@
+"""Network exposure: no ingress from the whole internet, and IMDSv2 on every instance."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs
+
+from policies.common import resource_policy
+from policies.props import UNKNOWN, elements, get, number
+from policies.resource_types import (
+    EC2_INSTANCE,
+    LAUNCH_TEMPLATE,
+    SECURITY_GROUP,
+    SECURITY_GROUP_RULE,
+    VPC_INGRESS_RULE,
+)
+
+OPEN_NETWORKS = {"0.0.0.0/0", "::/0"}
+
+
+def _is_open(cidr: Any) -> bool:
+    if not isinstance(cidr, str):
+        return False
+    try:
+        return ipaddress.ip_network(cidr.strip(), strict=False).prefixlen == 0
+    except ValueError:
+        return cidr.strip() in OPEN_NETWORKS
+
+
+def _ports(rule: Any) -> str:
+    low, high = number(get(rule, "fromPort")), number(get(rule, "toPort"))
+    protocol = get(rule, "protocol", get(rule, "ipProtocol"))
+    if protocol in ("-1", -1, "all") or (low in (None, 0.0, -1.0) and high in (None, 0.0, 65535.0, -1.0)):
+        return "all ports"
+    if low == high or high is None:
+        return f"port {int(low or 0)}"
+    return f"ports {int(low or 0)}-{int(high)}"
+
+
+def _allowed_port(rule: Any, allowed: list[Any]) -> bool:
+    low, high = number(get(rule, "fromPort")), number(get(rule, "toPort"))
+    ports = {number(p) for p in allowed}
+    return low is not None and low == high and low in ports
+
+
+def check_ingress(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+    """No ingress rule admits the whole internet (0.0.0.0/0 or ::/0)."""
+    props = args.props
+    rules: list[tuple[Any, list[Any]]] = []
+    if args.resource_type == SECURITY_GROUP:
+        for rule in elements(get(props, "ingress")):
+            rules.append((rule, [*elements(get(rule, "cidrBlocks")), *elements(get(rule, "ipv6CidrBlocks"))]))
+    elif args.resource_type == SECURITY_GROUP_RULE:
+        if get(props, "type") == "ingress":
+            rules.append(
+                (props, [*elements(get(props, "cidrBlocks")), *elements(get(props, "ipv6CidrBlocks"))])
+            )
+    elif args.resource_type == VPC_INGRESS_RULE:
+        rules.append((props, [get(props, "cidrIpv4"), get(props, "cidrIpv6")]))
+    for rule, cidrs in rules:
+        open_cidrs = sorted({str(c).strip() for c in cidrs if _is_open(c)})
+        if open_cidrs and not _allowed_port(rule, list(config["allowedPorts"])):
+            report(
+                f"{args.name!r} allows ingress from {', '.join(open_cidrs)} on {_ports(rule)}; "
+                "restrict the source to the VPC or a security group",
+                None,
+            )
+
+
+no_open_ingress = resource_policy(
+    name="no-open-ingress",
+    description="No security group admits ingress from 0.0.0.0/0 or ::/0.",
+    remediation=(
+        "Workers only poll outwards, so their security groups need no ingress; the database and cache "
+        "take ingress from the workers' security group (sourceSecurityGroupId / referencedSecurityGroupId) "
+        "or the VPC CIDR, never from 0.0.0.0/0."
+    ),
+    types=(SECURITY_GROUP, SECURITY_GROUP_RULE, VPC_INGRESS_RULE),
+    check=check_ingress,
+    properties={
+        "allowedPorts": {
+            "type": "array",
+            "items": {"type": "number"},
+            "default": [],
+            "description": "Single ports that may be open to the internet (e.g. 443 for a public endpoint).",
+        },
+    },
+)
+
+
+def check_imdsv2(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+    """Instances require IMDSv2 session tokens (httpTokens 'required')."""
+    options = get(args.props, "metadataOptions")
+    if options is UNKNOWN:
+        return
+    if get(options, "httpEndpoint") == "disabled":
+        return  # no metadata service at all, so no IMDSv1 either
+    tokens = get(options, "httpTokens")
+    if tokens != "required":
+        report(
+            f"{args.name!r} allows IMDSv1 (metadataOptions.httpTokens={tokens!r}); set "
+            "metadataOptions.httpTokens='required'",
+            None,
+        )
+    hops = number(get(options, "httpPutResponseHopLimit"))
+    limit = number(config["maxPutResponseHopLimit"])
+    if hops is not None and limit is not None and hops > limit:
+        report(
+            f"{args.name!r} has metadataOptions.httpPutResponseHopLimit={int(hops)}; at most {int(limit)} "
+            "keeps credentials from leaking past the container network",
+            None,
+        )
+
+
+ec2_imdsv2_required = resource_policy(
+    name="ec2-imdsv2-required",
+    description="EC2 instances and launch templates require IMDSv2 (metadata session tokens).",
+    remediation=(
+        "Set metadataOptions={'httpTokens': 'required', 'httpEndpoint': 'enabled', "
+        "'httpPutResponseHopLimit': 2} on the launch template (2 hops lets the worker container reach it)."
+    ),
+    types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+    check=check_imdsv2,
+    properties={
+        "maxPutResponseHopLimit": {
+            "type": "number",
+            "default": 2,
+            "description": "Highest accepted httpPutResponseHopLimit (2 lets a container on the instance "
+            "use the metadata service).",
+        },
+    },
+)
