@@ -260,6 +260,14 @@ def _wrap(text: str, first: str = "", rest: str = "") -> list[str]:
     )
 
 
+def _paragraphs(text: str) -> list[str]:
+    """Wrapped paragraphs (a description's blank lines kept), separated by empty lines."""
+    out: list[str] = []
+    for paragraph in (p for p in text.split("\n\n") if p.strip()):
+        out += [*([""] if out else []), *_wrap(" ".join(paragraph.split()))]
+    return out
+
+
 def _leaf_lines(leaf: Leaf) -> list[str]:
     node = leaf.node
     facts = [_type(node) + (" or unset" if leaf.nullable else "")]
@@ -288,9 +296,12 @@ def _group_lines(group: Group) -> list[str]:
         facts.append(f"`<{_placeholder(group.keys)}>` is each of {names}{every}")
     if group.nullable:
         facts.append("Optional: unset by default.")
-    if group.description:
-        facts.append(" ".join(group.description.split()))
-    return [*lines, "", *_wrap(" ".join(facts))] if facts else lines
+    first, _, rest = group.description.strip().partition("\n\n")
+    if first:
+        facts.append(first)
+    return (
+        [*lines, "", *_paragraphs("\n\n".join(p for p in (" ".join(facts), rest) if p))] if facts else lines
+    )
 
 
 def render(schema: Node, secret_names: Sequence[str]) -> tuple[str, list[str]]:
@@ -309,9 +320,9 @@ def render(schema: Node, secret_names: Sequence[str]) -> tuple[str, list[str]]:
                     # The section itself: its description (if any) under the ## heading.
                     facts = ["Optional: unset by default."] if entry.nullable else []
                     if entry.description:
-                        facts.append(" ".join(entry.description.split()))
+                        facts.append(entry.description)
                     if facts:
-                        out += ["", *_wrap(" ".join(facts))]
+                        out += ["", *_paragraphs(" ".join(facts))]
                 else:
                     out += _group_lines(entry)
             else:

@@ -57,7 +57,10 @@ class _M(BaseModel):
 
 
 class _Sizing(_M):
-    """How big one role's worker is."""
+    """How big one role's worker is.
+
+    Only the chosen target's sizing is used.
+    """
 
     memory_mb: Annotated[int, Field(ge=128, le=10240, description="Memory of one worker.")] = 512
     arch: Literal["arm64", "x86_64"] = "arm64"
@@ -91,7 +94,8 @@ def test_generator_renders_each_schema_form() -> None:
     assert "- `timeoutSeconds` — integer or unset; x ≥ 1; default unset." in lines
     # Identical per-role entries collapse into one `<role>` group, with the roles named.
     assert "### `roles.<role>`" in lines
-    assert "`<role>` is each of `workflow`, `extraction`. How big one role's worker is." in lines
+    start = lines.index("`<role>` is each of `workflow`, `extraction`. How big one role's worker is.")
+    assert lines[start + 1 : start + 3] == ["", "Only the chosen target's sizing is used."]
     memory = "- `roles.<role>.memoryMb` — integer; 128 ≤ x ≤ 10240; default `512`. Memory of one worker."
     assert memory in lines
     assert "- `roles.<role>.arch` — string; one of `arm64`, `x86_64`; default `arm64`." in lines
