@@ -1,4 +1,4 @@
-"""Handlers of `docpipe worker` and `docpipe submit` (arguments are declared in docpipe/cli.py)."""
+"""Handlers of `docpipe worker` and `docpipe submit` (arguments are declared in docpipe/cli/__init__.py)."""
 
 from __future__ import annotations
 

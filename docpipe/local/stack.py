@@ -5,7 +5,7 @@
         stack.kill_worker("analysis")            # SIGKILL its process group; the supervisor restarts it
         stack.restart_service("temporal")        # same port, same database file
 
-`docpipe dev` is a thin display around this; the fault suites drive the same methods.
+`docpipe dev` (docpipe/cli/dev.py) is a thin display around this; the fault suites drive the same methods.
 Stop order matters: workers drain first (their in-flight activities finish or are handed back to
 Temporal), then Valkey, Temporal and PostgreSQL.
 """

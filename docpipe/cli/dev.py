@@ -21,8 +21,8 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from docpipe.cli.display import PlainDisplay, RichDisplay, make_display, print_results, roles_lines
 from docpipe.config import ConfigError
-from docpipe.local.display import PlainDisplay, RichDisplay, make_display, print_results, roles_lines
 from docpipe.local.home import HOME_ENV, resolve_home
 from docpipe.local.inputs import InputError, collect
 from docpipe.local.progress import DocProgress, follow, mark_skipped

@@ -1,5 +1,10 @@
 """`docpipe`: the command line.
 
+This package is the layer on top of the core: argument parsing (here), rendering and the plan, cost,
+status and dev views (its modules). It may import `infra/` and `policies/`; the core (config,
+presets, plan, stackfile, targets, cost, local) imports neither, nor this package (import-linter
+contracts in pyproject.toml).
+
 Every subcommand's arguments are declared here, and its implementation is imported only when it
 runs, so `docpipe worker` in the worker image never imports Pulumi or the cost model, and
 `docpipe --help` stays fast.
@@ -9,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Callable, Sequence
 
 from workers.contract import ROLES
@@ -72,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     _stack(p)
     _sets(p)
     _json(p)
-    p.set_defaults(handler="docpipe.planview:run")
+    p.set_defaults(handler="docpipe.cli.plan:run")
 
     p = sub.add_parser(
         "worker",
@@ -113,11 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--valkey-port", type=int, default=None, metavar="PORT", help="Valkey (default: free)")
     p.add_argument("--offline", action="store_true", help="offline backends even where keys are set")
     _json(p)
-    p.set_defaults(handler="docpipe.local.dev:run")
+    p.set_defaults(handler="docpipe.cli.dev:run")
 
     p = sub.add_parser("status", help="documents by state and the failures with their reasons")
     _json(p)
-    p.set_defaults(handler="docpipe.local.status:run")
+    p.set_defaults(handler="docpipe.cli.status:run")
 
     p = sub.add_parser(
         "cost",
@@ -132,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chart", default=None, metavar="FILE.png", help="with `compare`: write a chart")
     p.add_argument("--free-tier", action="store_true", help="deduct the account's Lambda free tier")
     _json(p)
-    p.set_defaults(handler="docpipe.cost.cli:run_cost")
+    p.set_defaults(handler="docpipe.cli.cost:run_cost")
 
     p = sub.add_parser("recommend", help="cheapest placement per role for a traffic level")
     p.add_argument("--files-per-day", type=float, required=True)
@@ -149,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--free-tier", action="store_true", help="deduct the account's Lambda free tier")
     _json(p)
-    p.set_defaults(handler="docpipe.cost.cli:run_recommend")
+    p.set_defaults(handler="docpipe.cli.cost:run_recommend")
 
     p = sub.add_parser("simulate", help="simulate a month of traffic: cost, waiting, latency")
     _stack(p)
@@ -158,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", choices=["steady", "diurnal", "bursty"], default=None)
     p.add_argument("--seed", type=int, default=1)
     _json(p)
-    p.set_defaults(handler="docpipe.cost.cli:run_simulate")
+    p.set_defaults(handler="docpipe.cli.cost:run_simulate")
     return parser
 
 
@@ -174,7 +178,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _load(args.handler)(args)
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,45 @@
+"""`docpipe status [--json]`: documents by state and every failure with its reason (docpipe.local.status)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from docpipe.local.status import collect
+
+
+def render(data: dict[str, Any]) -> str:
+    lines = [f"documents in {data['source']}"]
+    counts = data["counts"]
+    for state in ("stored", "failed", *sorted(set(counts) - {"stored", "failed"})):
+        lines.append(f"  {state:<10} {counts.get(state, 0):>6}")
+    if data["inFlight"] is not None:
+        lines.append(f"  {'in flight':<10} {data['inFlight']:>6}  (running in Temporal)")
+    failures = data["failures"]
+    if failures:
+        lines.append(f"failures ({len(failures)}, newest first):")
+        width = max(len(f["filename"]) for f in failures)
+        for f in failures:
+            stage = f["failedStage"] or "?"
+            lines.append(f"  {f['filename']:<{width}}  {f['sha256'][:12]}  {stage:<10}  {f['reason']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print counts by state and the failures; exit 0 (even with failures: they are data, not errors)."""
+    try:
+        data = collect()
+    except Exception as err:
+        print(f"docpipe status: could not read PostgreSQL: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=2) if args.json else render(data))
+    if data["inFlight"] is not None:
+        # A process that used a Temporal client can abort in interpreter finalisation (exit 134)
+        # after all work is done (ENVIRONMENT-FACTS); leave without finalisation instead.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    return 0
