@@ -4,7 +4,7 @@
     python3 tasks.py run      set up .venv if needed, then run the pipeline locally on samples/
     python3 tasks.py test     set up, then lint, type-check and run the whole test suite
     python3 tasks.py setup    (re)install .venv from pyproject.toml
-    python3 tasks.py lint     ruff (lint + format check) and mypy only
+    python3 tasks.py lint     ruff (lint + format check), mypy and the import layers (lint-imports)
     python3 tasks.py bench    run every benchmark in bench/ and print its figures
 
 `test` runs the fast suites, then the slow fault suites as a second pytest run; extra arguments
@@ -52,6 +52,8 @@ def lint() -> None:
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "mypy")
+    # The layer contracts in pyproject.toml; the graph takes well under a second, so no cache dir.
+    sh(BIN / "lint-imports", "--no-cache", "--no-logo")
 
 
 def test(extra: list[str]) -> None:
