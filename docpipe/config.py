@@ -9,7 +9,6 @@ would be valid. No resource is declared before this succeeds.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
@@ -23,6 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from workers.contract import ACTIVITY_ROLES, ROLES, ActivityRole, Role
+from workers.suggest import did_you_mean as _did_you_mean
 
 Target = Literal["ec2", "cloudrun", "lambda"]
 TARGETS: tuple[Target, ...] = get_args(Target)
@@ -281,13 +281,6 @@ class ConfigError(ValueError):
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"stack {stack!r} has invalid docpipe config:\n{lines}")
-
-
-def _did_you_mean(value: object, choices: list[str]) -> str:
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -23,10 +23,10 @@ from docpipe.config import (
     TIERS,
     ConfigError,
     StackConfig,
-    _did_you_mean,
     validate_stack_config,
 )
 from docpipe.presets import deep_merge, preset_activities
+from workers.suggest import did_you_mean
 
 PROJECT_FILE = "Pulumi.yaml"
 # Provider config read by docpipe besides its own namespace.
@@ -108,7 +108,7 @@ def flat_from_stack_file(
             stack,
             [
                 f"stack file {stack_file.name} not found; stacks here: {', '.join(stacks) or 'none'}"
-                f"{_did_you_mean(stack, stacks)}"
+                f"{did_you_mean(stack, stacks)}"
             ],
         )
     project = yaml.safe_load((root / PROJECT_FILE).read_text()) or {}
@@ -186,7 +186,7 @@ def config_from_flat(stack: str, flat: FlatConfig, check_secrets: bool = True) -
             stack,
             [
                 f"{NAMESPACE}:tier: {tier!r} is not valid; choose one of {', '.join(TIERS)}"
-                f"{_did_you_mean(tier, list(TIERS))}"
+                f"{did_you_mean(tier, list(TIERS))}"
             ],
         )
     raw["tier"] = tier

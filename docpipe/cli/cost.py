@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from docpipe.cost.model import Component, Estimate, num, usd
 from docpipe.cost.pricebook import PriceBookError
 from docpipe.stackfile import load_stack
 from workers.contract import ACTIVITY_ROLES, ROLES
+from workers.suggest import did_you_mean
 
 
 def _load(stack: str, sets: list[str]) -> tuple[StackConfig, dict[str, float]]:
@@ -275,10 +275,9 @@ def _minutes(items: list[str]) -> dict[str, float]:
         if not sep:
             raise ValueError(f"--minutes {item!r}: expected ROLE=MINUTES, e.g. extraction=3")
         if role not in ACTIVITY_ROLES:
-            close = difflib.get_close_matches(role, list(ACTIVITY_ROLES), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(
-                f"--minutes {item!r}: unknown role {role!r}; roles: {', '.join(ACTIVITY_ROLES)}{hint}"
+                f"--minutes {item!r}: unknown role {role!r}; roles: {', '.join(ACTIVITY_ROLES)}"
+                f"{did_you_mean(role, ACTIVITY_ROLES)}"
             )
         try:
             out[role] = float(value)

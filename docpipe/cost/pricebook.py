@@ -8,7 +8,6 @@ and flag the unconfirmed ones.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from workers.suggest import did_you_mean
 
 PRICEBOOK_FILE = Path(__file__).with_name("pricebook.yaml")
 
@@ -78,11 +79,6 @@ def _book_entries() -> dict[str, Price]:
     return entries
 
 
-def _did_you_mean(key: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 @dataclass
 class PriceBook:
     """Prices after overrides; `used` collects the keys the estimators read."""
@@ -98,7 +94,7 @@ class PriceBook:
             raise PriceBookError(
                 f"no price for {key!r}{hint}; add it to the stack's docpipe:prices "
                 f"(`pulumi config set --path 'docpipe:prices[\"{key}\"]' VALUE`) or to "
-                f"docpipe/cost/pricebook.yaml{_did_you_mean(key, list(self.entries))}"
+                f"docpipe/cost/pricebook.yaml{did_you_mean(key, list(self.entries))}"
             )
         self.used[key] = price
         for trace in self._traces:
@@ -145,7 +141,7 @@ def load_price_book(overrides: Mapping[str, float] | None = None) -> PriceBook:
         current = entries.get(key)
         if current is None and not key.startswith(OPEN_PREFIXES):
             problems.append(
-                f"docpipe:prices.{key}: unknown price key{_did_you_mean(key, list(entries))}; "
+                f"docpipe:prices.{key}: unknown price key{did_you_mean(key, list(entries))}; "
                 "keys are listed in docpipe/cost/pricebook.yaml (or `docpipe cost --stack S --json`)"
             )
             continue
