@@ -18,10 +18,10 @@ from workers.contract import ACTIVITY_ROLES, ROLES
 from workers.suggest import did_you_mean
 
 
-def _load(stack: str, sets: list[str]) -> tuple[StackConfig, dict[str, float]]:
+def _load(stack: str, sets: list[str] | None = None) -> StackConfig:
     """The stack's config with `--set` applied; `--set prices.KEY=V` lands in config.prices."""
-    config, _ = load_stack(stack, overrides=sets, placeholder_secrets=True)
-    return config, {}
+    config, _ = load_stack(stack, overrides=sets or [], placeholder_secrets=True)
+    return config
 
 
 def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -159,17 +159,17 @@ def _cost_stack(args: argparse.Namespace) -> int:
         return 2
     free = bool(getattr(args, "free_tier", False))
     if not args.sets:
-        config, _ = load_stack(args.stack, placeholder_secrets=True)
+        config = _load(args.stack)
         est = estimate(config, free_tier=free)
         if args.json:
             _print_json(est.to_dict())
         else:
             print(render_estimate(config, est))
         return 0
-    base, _ = load_stack(args.stack, placeholder_secrets=True)
-    changed, price_sets = _load(args.stack, args.sets)
+    base = _load(args.stack)
+    changed = _load(args.stack, args.sets)
     before = estimate(base, free_tier=free)
-    after = estimate(changed, prices=price_sets, free_tier=free)
+    after = estimate(changed, free_tier=free)
     if args.json:
         _print_json(
             {
@@ -191,12 +191,12 @@ def _cost_compare(args: argparse.Namespace) -> int:
     from docpipe.cost.placements import default_config
 
     if args.stack:
-        base, prices = _load(args.stack, args.sets)
+        base = _load(args.stack, args.sets)
         source = f"stack {args.stack}"
     else:
-        base, prices = default_config(), {}
+        base = default_config()
         source = "docpipe defaults (local backends, Temporal Cloud; --stack prices a stack's backends)"
-    book = price_book_for(base, prices)
+    book = price_book_for(base)
     files = args.files_per_day or base.traffic.files_per_day
     models = models_at(base, files, book)
     result: dict[str, Any] = {
@@ -295,18 +295,18 @@ def run_recommend(args: argparse.Namespace) -> int:
     minutes = _minutes(args.minutes)
     stack = getattr(args, "stack", None)
     if stack:
-        base, prices = _load(stack, [])
+        base = _load(stack)
         merged: dict[str, float] = {str(k): v for k, v in base.traffic.minutes_per_file.items()}
         merged.update(minutes)
         config = with_traffic(base, files_per_day=args.files_per_day, minutes_per_file=merged)
     else:
-        config, prices = default_config(args.files_per_day, minutes), {}
+        config = default_config(args.files_per_day, minutes)
     from docpipe.cost.estimate import price_book_for
 
     rec = recommend(
         config,
         max_wait=args.max_wait,
-        prices=price_book_for(config, prices),
+        prices=price_book_for(config),
         free_tier=bool(getattr(args, "free_tier", False)),
     )
     if args.json:
@@ -362,9 +362,9 @@ def run_simulate(args: argparse.Namespace) -> int:
 
     if args.days < 1:
         raise ValueError("--days must be at least 1")
-    config, prices = _load(args.stack, args.sets)
+    config = _load(args.stack, args.sets)
     result = simulate(
-        config, days=args.days, profile=args.profile, seed=args.seed, prices=price_book_for(config, prices)
+        config, days=args.days, profile=args.profile, seed=args.seed, prices=price_book_for(config)
     )
     if args.json:
         _print_json(result.to_dict())
