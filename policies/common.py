@@ -1,16 +1,18 @@
-"""Small pieces every policy module shares: config schemas with defaults, and policy constructors.
+"""Small pieces every policy module shares: config models and schemas, and policy constructors.
 
-A policy's config schema lists each property with its JSON type, a description and a default. The
-Pulumi CLI fills the defaults in before it configures the pack, but a validator called directly (in
-tests, in `docpipe plan`) gets whatever it is given, so every validator reads its config through
-`settings()`, which applies the same defaults.
+Each configurable policy declares its config as a `PolicyConfig` model: one field per property,
+each with a default and a description. `config_schema()` turns the model into the schema the
+pack hands the Pulumi CLI (which validates policy config files against it and fills the defaults
+in), and the policy's check receives its config validated by that same model. A validator called
+directly (in tests, in `docpipe plan`) gets whatever it is given; the model applies the defaults.
+`defaults()` / `settings()` do on the schema what the CLI does, for `policies.runner`.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -21,17 +23,55 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
 
-ResourceCheck = Callable[[ResourceValidationArgs, Mapping[str, Any], ReportViolation], None]
-StackCheck = Callable[[StackValidationArgs, Mapping[str, Any], ReportViolation], None]
+
+class PolicyConfig(BaseModel):
+    """Base of every policy's config model.
+
+    Fields are snake_case in Python and camelCase in config (the alias), as the CLI passes them.
+    Keys the model does not know are ignored, as the checks always ignored them: `policies.runner`
+    names unknown keys in a config file, and the engine passes `enforcementLevel` along.
+    """
+
+    model_config = ConfigDict(alias_generator=to_camel, extra="ignore", frozen=True)
 
 
-def schema(properties: Mapping[str, Mapping[str, Any]]) -> PolicyConfigSchema:
-    """A config schema; every property must carry a `default` (so the pack runs unconfigured)."""
-    for name, spec in properties.items():
-        if "default" not in spec:
-            raise ValueError(f"config property {name!r} needs a default")
-    return PolicyConfigSchema(properties={k: copy.deepcopy(dict(v)) for k, v in properties.items()})
+C = TypeVar("C", bound=PolicyConfig)
+ResourceCheck = Callable[[ResourceValidationArgs, C, ReportViolation], None]
+StackCheck = Callable[[StackValidationArgs, C, ReportViolation], None]
+
+
+def config_schema(model: type[PolicyConfig]) -> PolicyConfigSchema:
+    """The policy config schema of a config model, as `PolicyConfigSchema` properties.
+
+    pydantic's JSON schema minus what the pack never declared: field titles, and
+    `additionalProperties: true` on free-form objects (JSON Schema's default anyway). Every field
+    needs a default (so the pack runs unconfigured, and nothing is `required`) and a description.
+    """
+    generated = model.model_json_schema(by_alias=True)
+    if "$defs" in generated:
+        raise ValueError(f"{model.__name__}: nested models are not supported in a policy config schema")
+    if generated.get("required"):
+        raise ValueError(f"{model.__name__}: config properties {generated['required']} need a default")
+    properties: dict[str, dict[str, Any]] = {}
+    for name, spec in generated["properties"].items():
+        if not spec.get("description"):
+            raise ValueError(f"{model.__name__}: config property {name!r} needs a description")
+        properties[name] = {
+            k: v for k, v in spec.items() if k != "title" and not (k == "additionalProperties" and v is True)
+        }
+    return PolicyConfigSchema(properties=properties)
+
+
+def read_config(model: type[C], policy: str, given: Mapping[str, Any] | C | None) -> C:
+    """A policy's config validated by its model (defaults applied); a mistake names the policy."""
+    try:
+        return model.model_validate(given if isinstance(given, model) else dict(given or {}))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"policy {policy}: invalid config: {problems}") from None
 
 
 def defaults(config_schema: PolicyConfigSchema | None) -> dict[str, Any]:
@@ -56,18 +96,17 @@ def resource_policy(
     *,
     remediation: str,
     types: Iterable[str],
-    check: ResourceCheck,
-    properties: Mapping[str, Mapping[str, Any]],
+    config: type[C],
+    check: ResourceCheck[C],
     enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY,
 ) -> ResourceValidationPolicy:
     """A per-resource policy that runs `check` only on resources of the given type tokens."""
     wanted = frozenset(types)
-    config_schema = schema(properties)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in wanted:
             return
-        check(args, settings(config_schema, args.get_config()), report_violation)
+        check(args, read_config(config, name, args.get_config()), report_violation)
 
     validate.__name__ = name.replace("-", "_")
     validate.__doc__ = description
@@ -76,7 +115,7 @@ def resource_policy(
         description=description,
         validate=validate,
         enforcement_level=enforcement_level,
-        config_schema=config_schema,
+        config_schema=config_schema(config),
         remediation_steps=remediation,
     )
 
@@ -86,15 +125,14 @@ def stack_policy(
     description: str,
     *,
     remediation: str,
-    check: StackCheck,
-    properties: Mapping[str, Mapping[str, Any]],
+    config: type[C],
+    check: StackCheck[C],
     enforcement_level: EnforcementLevel = EnforcementLevel.MANDATORY,
 ) -> StackValidationPolicy:
     """A stack policy: `check` sees every resource of the stack at once."""
-    config_schema = schema(properties)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        check(args, settings(config_schema, args.get_config()), report_violation)
+        check(args, read_config(config, name, args.get_config()), report_violation)
 
     validate.__name__ = name.replace("-", "_")
     validate.__doc__ = description
@@ -103,7 +141,7 @@ def stack_policy(
         description=description,
         validate=validate,
         enforcement_level=enforcement_level,
-        config_schema=config_schema,
+        config_schema=config_schema(config),
         remediation_steps=remediation,
     )
 

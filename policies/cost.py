@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
 from docpipe.config import DEFAULT_MINUTES_PER_FILE, StackConfig
 from docpipe.cost import Burst, Estimate, PriceBookError, estimate
-from policies.common import stack_policy, usd
+from policies.common import PolicyConfig, read_config, stack_policy, usd
 from policies.placement import Placement, is_placement, owning_placement, placements, unreadable_placements
 from policies.props import decode_user_data, elements, get, items, number
 from policies.resource_types import (
@@ -33,31 +33,56 @@ from policies.resource_types import (
 )
 from workers.contract import ROLES, Env
 
-TRAFFIC_PROPERTIES: dict[str, dict[str, Any]] = {
-    "filesPerDay": {
-        "type": "number",
-        "default": 10,
-        "description": "Documents a day the stack is priced for.",
-    },
-    "minutesPerFile": {
-        "type": "object",
-        "default": dict(DEFAULT_MINUTES_PER_FILE),
-        "description": "Minutes of work per file for each activity role (enrichment: per enriched file).",
-    },
-    "enrichmentRate": {"type": "number", "default": 0.3, "description": "Share of files that are enriched."},
-    "pagesPerFile": {"type": "number", "default": 5, "description": "Pages per document (per-page APIs)."},
-    "profile": {
-        "type": "string",
-        "enum": ["steady", "diurnal", "bursty"],
-        "default": "diurnal",
-        "description": "Shape of arrivals over a day.",
-    },
-}
-PRICES_PROPERTY = {
-    "type": "object",
-    "default": {},
-    "description": "Price-book overrides, as the stack's docpipe:prices (e.g. {'unstructured.page': 0.01}).",
-}
+# Values inside these objects are left to StackConfig (cost_input), which names a bad one in the
+# policy's violation, as it always did.
+Prices = Annotated[
+    dict[str, Any],
+    Field(
+        description="Price-book overrides, as the stack's docpipe:prices (e.g. {'unstructured.page': 0.01})."
+    ),
+]
+
+
+class TrafficConfig(PolicyConfig):
+    """The traffic a stack is priced for, keyed as the stack's docpipe:traffic (traffic is no resource)."""
+
+    files_per_day: float = Field(default=10, description="Documents a day the stack is priced for.")
+    minutes_per_file: dict[str, Any] = Field(
+        default={str(role): minutes for role, minutes in DEFAULT_MINUTES_PER_FILE.items()},
+        description="Minutes of work per file for each activity role (enrichment: per enriched file).",
+    )
+    enrichment_rate: float = Field(default=0.3, description="Share of files that are enriched.")
+    pages_per_file: float = Field(default=5, description="Pages per document (per-page APIs).")
+    profile: Literal["steady", "diurnal", "bursty"] = Field(
+        default="diurnal", description="Shape of arrivals over a day."
+    )
+
+    def traffic(self) -> dict[str, Any]:
+        """The traffic fields as the stack's docpipe:traffic (camelCase)."""
+        return self.model_dump(by_alias=True, include=set(TrafficConfig.model_fields))
+
+
+class MonthlyCostConfig(TrafficConfig):
+    """Config of `monthly-cost-cap`: the budget, and the traffic and prices to estimate at."""
+
+    max_monthly_usd: float = Field(
+        default=250, description="Monthly budget in USD for everything the stack runs."
+    )
+    prices: Prices = Field(default={})
+
+
+class BurstCostConfig(PolicyConfig):
+    """Config of `burst-cost-cap`."""
+
+    max_hourly_usd_per_role: float = Field(
+        default=10, description="Highest worst-case hourly spend accepted for any one role, in USD."
+    )
+    role_caps: dict[str, Any] = Field(
+        default={}, description="Per-role hourly caps overriding maxHourlyUsdPerRole, e.g. {'extraction': 2}."
+    )
+    prices: Prices = Field(default={})
+
+
 ENV_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
 
 
@@ -174,14 +199,18 @@ def _baseline(resources: list[PolicyResource]) -> dict[str, Any]:
     return out
 
 
-def _traffic(config: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: config[k] for k in TRAFFIC_PROPERTIES}
+def stack_estimate(
+    resources: list[PolicyResource], config: MonthlyCostConfig | Mapping[str, Any]
+) -> Estimate:
+    """The cost model's estimate for the stack at a monthly-cost-cap config's traffic and prices."""
+    monthly = read_config(MonthlyCostConfig, "monthly-cost-cap", config)
+    return _estimate(resources, monthly.traffic(), monthly.prices)
 
 
-def stack_estimate(resources: list[PolicyResource], config: Mapping[str, Any]) -> Estimate:
-    """The cost model's estimate for the stack, with the policy config's traffic and prices."""
-    traffic = _traffic(config) if "filesPerDay" in config else {}
-    subject = cost_input(resources, traffic, config.get("prices"))
+def _estimate(
+    resources: list[PolicyResource], traffic: Mapping[str, Any], prices: Mapping[str, Any]
+) -> Estimate:
+    subject = cost_input(resources, traffic, prices)
     try:
         return estimate(subject)
     except PriceBookError as exc:
@@ -193,29 +222,29 @@ def _drivers(est: Estimate, n: int = 3) -> str:
 
 
 def _estimate_or_report(
-    args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation
+    args: StackValidationArgs, traffic: Mapping[str, Any], prices: Mapping[str, Any], report: ReportViolation
 ) -> Estimate | None:
     """The cost model's estimate of the stack, or None after reporting why it cannot be priced."""
     if not any(is_placement(r) for r in args.resources):
         args.not_applicable("no docpipe placement components in this stack")
     try:
-        return stack_estimate(args.resources, config)
+        return _estimate(args.resources, traffic, prices)
     except CostInputError as exc:
         report(str(exc), None)
         return None
 
 
-def check_monthly_cost(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+def check_monthly_cost(args: StackValidationArgs, config: MonthlyCostConfig, report: ReportViolation) -> None:
     """The stack's estimated monthly cost is within maxMonthlyUsd."""
-    est = _estimate_or_report(args, config, report)
+    est = _estimate_or_report(args, config.traffic(), config.prices, report)
     if est is None:
         return
-    cap = float(config["maxMonthlyUsd"])
+    cap = config.max_monthly_usd
     total = est.total_monthly_usd
     if total > cap:
         report(
             f"estimated monthly cost {usd(total)} is over the cap of {usd(cap)} (maxMonthlyUsd) at "
-            f"{number(config['filesPerDay']) or 0:g} files/day; biggest cost drivers: {_drivers(est)}",
+            f"{config.files_per_day:g} files/day; biggest cost drivers: {_drivers(est)}",
             None,
         )
 
@@ -230,30 +259,23 @@ monthly_cost_cap = stack_policy(
         "(extraction local, analysis heuristic, enrichment local-sandbox) remove per-file API charges. "
         "Or raise maxMonthlyUsd in the policy config if the budget changed."
     ),
+    config=MonthlyCostConfig,
     check=check_monthly_cost,
-    properties={
-        "maxMonthlyUsd": {
-            "type": "number",
-            "default": 250,
-            "description": "Monthly budget in USD for everything the stack runs.",
-        },
-        **TRAFFIC_PROPERTIES,
-        "prices": PRICES_PROPERTY,
-    },
 )
 
 
-def check_burst_cost(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+def check_burst_cost(args: StackValidationArgs, config: BurstCostConfig, report: ReportViolation) -> None:
     """Each role's worst-case hour (all instances / all concurrency busy) is within its cap."""
-    est = _estimate_or_report(args, config, report)
+    # A worst-case hour does not depend on traffic: the cost model's default traffic will do.
+    est = _estimate_or_report(args, {}, config.prices, report)
     if est is None:
         return
-    caps: Mapping[str, Any] = config["roleCaps"] or {}
+    caps = config.role_caps
     by_role = {p.role: p for p in placements(args.resources)}
     for burst in est.bursts:
         cap = number(caps.get(burst.role))
         if cap is None:
-            cap = float(config["maxHourlyUsdPerRole"])
+            cap = config.max_hourly_usd_per_role
         if burst.usd_per_hour <= cap:
             continue
         placement = by_role.get(burst.role)
@@ -296,20 +318,8 @@ burst_cost_cap = stack_policy(
         ".lambda.reservedConcurrency (a Lambda without reserved concurrency can use the whole account's "
         "concurrency). Or raise maxHourlyUsdPerRole / roleCaps.<role> in the policy config."
     ),
+    config=BurstCostConfig,
     check=check_burst_cost,
-    properties={
-        "maxHourlyUsdPerRole": {
-            "type": "number",
-            "default": 10,
-            "description": "Highest worst-case hourly spend accepted for any one role, in USD.",
-        },
-        "roleCaps": {
-            "type": "object",
-            "default": {},
-            "description": "Per-role hourly caps overriding maxHourlyUsdPerRole, e.g. {'extraction': 2}.",
-        },
-        "prices": PRICES_PROPERTY,
-    },
 )
 
 COST_POLICIES = [monthly_cost_cap, burst_cost_cap]

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pydantic import Field
 
 from docpipe.config import DEFAULT_SHUTDOWN_BUFFER_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, WORKFLOW_TASK_SECONDS
-from policies.common import stack_policy
+from policies.common import PolicyConfig, stack_policy
 from policies.props import UNKNOWN, get, number, plain
 from policies.resource_types import (
     CLOUD_RUN_SERVICE,
@@ -117,12 +118,26 @@ def _warm_instances(resource: PolicyResource, placement: Placement | None) -> It
         yield "provisionedConcurrentExecutions", executions
 
 
+class ScalesToZeroConfig(PolicyConfig):
+    """Config of `serverless-scales-to-zero`."""
+
+    allow_provisioned_concurrency: bool = Field(
+        default=False, description="Accept provisioned Lambda concurrency (always-on cost)."
+    )
+    allow_min_instances: bool = Field(
+        default=False, description="Accept Cloud Run minimum instances above 0 (always-on cost)."
+    )
+    exempt_roles: list[str] = Field(
+        default=[], description="Roles allowed to keep warm capacity (e.g. ['workflow'])."
+    )
+
+
 def check_scales_to_zero(
-    args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation
+    args: StackValidationArgs, config: ScalesToZeroConfig, report: ReportViolation
 ) -> None:
     """Cloud Run keeps no instance while idle; Lambda has no provisioned concurrency (unless allowed)."""
     by_urn = {p.urn: p for p in placements(args.resources)}
-    exempt = set(config["exemptRoles"])
+    exempt = set(config.exempt_roles)
     for resource in args.resources:
         placement = owning_placement(resource, by_urn)
         if placement is not None and placement.role in exempt:
@@ -131,7 +146,7 @@ def check_scales_to_zero(
             if count <= 0:
                 continue
             if resource.resource_type == PROVISIONED_CONCURRENCY:
-                if config["allowProvisionedConcurrency"]:
+                if config.allow_provisioned_concurrency:
                     continue
                 report(
                     f"{_who(resource, placement)} keeps {int(count)} Lambda execution environment(s) "
@@ -139,7 +154,7 @@ def check_scales_to_zero(
                     "lambda.provisionedConcurrency to 0",
                     resource.urn,
                 )
-            elif not config["allowMinInstances"]:
+            elif not config.allow_min_instances:
                 report(
                     f"{_who(resource, placement)} keeps {int(count)} Cloud Run instance(s) running while "
                     f"idle ({prop}={int(count)}); set cloudrun.minInstances to 0",
@@ -157,25 +172,8 @@ serverless_scales_to_zero = stack_policy(
         "it in this policy's exemptRoles (or allow it with allowMinInstances / "
         "allowProvisionedConcurrency) — or place it on ec2, which is priced as always-on."
     ),
+    config=ScalesToZeroConfig,
     check=check_scales_to_zero,
-    properties={
-        "allowProvisionedConcurrency": {
-            "type": "boolean",
-            "default": False,
-            "description": "Accept provisioned Lambda concurrency (always-on cost).",
-        },
-        "allowMinInstances": {
-            "type": "boolean",
-            "default": False,
-            "description": "Accept Cloud Run minimum instances above 0 (always-on cost).",
-        },
-        "exemptRoles": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Roles allowed to keep warm capacity (e.g. ['workflow']).",
-        },
-    },
 )
 
 
@@ -244,6 +242,31 @@ def check_lambda_timeouts(
             )
 
 
+class LambdaTimeoutConfig(PolicyConfig):
+    """Config of `lambda-timeout-fits-activity` (defaults are the project's own Lambda constants)."""
+
+    max_timeout_seconds: float = Field(
+        default=LAMBDA_MAX_TIMEOUT_SECONDS,
+        description="Highest Lambda timeout accepted (Lambda's own limit is 900 s).",
+    )
+    default_shutdown_buffer_seconds: float = Field(
+        default=DEFAULT_SHUTDOWN_BUFFER_SECONDS,
+        description="Shutdown buffer assumed when a placement does not state shutdownBufferSeconds.",
+    )
+    workflow_task_seconds: float = Field(
+        default=WORKFLOW_TASK_SECONDS,
+        description="Time a workflow task needs (the workflow role has no activity timeout).",
+    )
+
+
+def _check_lambda_timeouts(
+    args: StackValidationArgs, config: LambdaTimeoutConfig, report: ReportViolation
+) -> None:
+    # check_lambda_timeouts / required_timeout read a mapping; they are being replaced by the core's
+    # Lambda timing rule (issue 10), so they get the validated config in their old form until then.
+    check_lambda_timeouts(args, config.model_dump(by_alias=True), report)
+
+
 lambda_timeout_fits_activity = stack_policy(
     name="lambda-timeout-fits-activity",
     description="A Lambda worker's timeout covers its role's activity timeout plus the worker's shutdown "
@@ -254,24 +277,8 @@ lambda_timeout_fits_activity = stack_policy(
         "shutdownBufferSeconds (≤ 900), shorten the activity timeout, or place the role on ec2 or "
         "cloudrun."
     ),
-    check=check_lambda_timeouts,
-    properties={
-        "maxTimeoutSeconds": {
-            "type": "number",
-            "default": LAMBDA_MAX_TIMEOUT_SECONDS,
-            "description": "Highest Lambda timeout accepted (Lambda's own limit is 900 s).",
-        },
-        "defaultShutdownBufferSeconds": {
-            "type": "number",
-            "default": DEFAULT_SHUTDOWN_BUFFER_SECONDS,
-            "description": "Shutdown buffer assumed when a placement does not state shutdownBufferSeconds.",
-        },
-        "workflowTaskSeconds": {
-            "type": "number",
-            "default": WORKFLOW_TASK_SECONDS,
-            "description": "Time a workflow task needs (the workflow role has no activity timeout).",
-        },
-    },
+    config=LambdaTimeoutConfig,
+    check=_check_lambda_timeouts,
 )
 
 PLACEMENT_POLICIES = [serverless_scales_to_zero, lambda_timeout_fits_activity]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
+from pydantic import Field
 
-from policies.common import stack_policy
+from policies.common import PolicyConfig, stack_policy
 from policies.props import elements, get, truthy
 from policies.resource_types import BUCKET_ACLS, BUCKETS, PUBLIC_ACCESS_BLOCK, SSE_CONFIGS
 
@@ -57,7 +57,16 @@ def _sse_algorithms(props: Any) -> list[str]:
     return found
 
 
-def check_buckets(args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+class BucketConfig(PolicyConfig):
+    """Config of `bucket-private-encrypted`."""
+
+    allowed_sse_algorithms: list[str] = Field(
+        default=["aws:kms", "aws:kms:dsse", "AES256"],
+        description="Server-side encryption algorithms accepted as default bucket encryption.",
+    )
+
+
+def check_buckets(args: StackValidationArgs, config: BucketConfig, report: ReportViolation) -> None:
     """Every bucket has a full public access block, no public ACL, and default encryption."""
     by_type: dict[str, list[PolicyResource]] = {}
     for r in args.resources:
@@ -66,7 +75,7 @@ def check_buckets(args: StackValidationArgs, config: Mapping[str, Any], report: 
     blocks = by_type.get(PUBLIC_ACCESS_BLOCK, [])
     sse = [s for t in SSE_CONFIGS for s in by_type.get(t, [])]
     acls = [a for t in BUCKET_ACLS for a in by_type.get(t, [])]
-    allowed = set(config["allowedSseAlgorithms"])
+    allowed = set(config.allowed_sse_algorithms)
     for bucket in buckets:
         mine = [b for b in blocks if _targets(b, bucket, buckets)]
         missing = sorted(
@@ -123,13 +132,6 @@ bucket_private_encrypted = stack_policy(
         "ignorePublicAcls and restrictPublicBuckets all true, no public ACL, and an "
         "aws.s3.BucketServerSideEncryptionConfiguration whose rule sets sseAlgorithm aws:kms or AES256."
     ),
+    config=BucketConfig,
     check=check_buckets,
-    properties={
-        "allowedSseAlgorithms": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["aws:kms", "aws:kms:dsse", "AES256"],
-            "description": "Server-side encryption algorithms accepted as default bucket encryption.",
-        },
-    },
 )

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pydantic import Field
 
-from policies.common import resource_policy
+from policies.common import PolicyConfig, resource_policy
 from policies.props import UNKNOWN, elements, get, plain, truthy
 from policies.resource_types import (
     CACHE_CLUSTER,
@@ -18,11 +16,24 @@ from policies.resource_types import (
 )
 
 
-def check_database(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+class DatabaseConfig(PolicyConfig):
+    """Config of `database-private-encrypted`."""
+
+    allow_publicly_accessible: bool = Field(
+        default=False,
+        description="Accept publiclyAccessible=true (only with reachability public-tls and "
+        "allowedCidrs; TLS is required by the parameter group).",
+    )
+    require_managed_password: bool = Field(
+        default=True, description="Reject a master password given in the resource inputs."
+    )
+
+
+def check_database(args: ResourceValidationArgs, config: DatabaseConfig, report: ReportViolation) -> None:
     """RDS: not publicly accessible (unless allowed), storage encrypted, no plaintext master password."""
     props = args.props
     public = args.resource_type == RDS_INSTANCE and truthy(get(props, "publiclyAccessible"))
-    if public and not config["allowPubliclyAccessible"]:
+    if public and not config.allow_publicly_accessible:
         report(
             f"database {args.name!r} has publiclyAccessible=true; keep it false so only the VPC "
             "reaches it (docpipe:database.reachability vpc-only)",
@@ -35,7 +46,7 @@ def check_database(args: ResourceValidationArgs, config: Mapping[str, Any], repo
             None,
         )
     password = get(props, "password", get(props, "masterPassword"))
-    if password not in (None, UNKNOWN, "") and config["requireManagedPassword"]:
+    if password not in (None, UNKNOWN, "") and config.require_managed_password:
         report(
             f"database {args.name!r} sets a master password in its inputs; use "
             "manageMasterUserPassword=true so the password lives only in Secrets Manager",
@@ -53,31 +64,27 @@ database_private_encrypted = resource_policy(
         "policy's allowPubliclyAccessible."
     ),
     types=(RDS_INSTANCE, RDS_CLUSTER),
+    config=DatabaseConfig,
     check=check_database,
-    properties={
-        "allowPubliclyAccessible": {
-            "type": "boolean",
-            "default": False,
-            "description": "Accept publiclyAccessible=true (only with reachability public-tls and "
-            "allowedCidrs; TLS is required by the parameter group).",
-        },
-        "requireManagedPassword": {
-            "type": "boolean",
-            "default": True,
-            "description": "Reject a master password given in the resource inputs.",
-        },
-    },
 )
 
 
-def check_cache(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+class CacheConfig(PolicyConfig):
+    """Config of `cache-private-encrypted`."""
+
+    require_auth: bool = Field(
+        default=True, description="Require credentials (AUTH token or RBAC user group) for cache clients."
+    )
+
+
+def check_cache(args: ResourceValidationArgs, config: CacheConfig, report: ReportViolation) -> None:
     """ElastiCache: TLS in transit (required, not merely preferred), encrypted at rest, and auth."""
     props = args.props
     name = args.name
     if args.resource_type == SERVERLESS_CACHE:
         # Serverless caches always use TLS and encrypt at rest; auth needs a user group.
         user_group = get(props, "userGroupId")
-        if config["requireAuth"] and user_group in (None, ""):
+        if config.require_auth and user_group in (None, ""):
             report(
                 f"cache {name!r} has no userGroupId, so any client in the VPC connects without "
                 "credentials; attach an ElastiCache user group (RBAC) with a non-default user",
@@ -101,7 +108,7 @@ def check_cache(args: ResourceValidationArgs, config: Mapping[str, Any], report:
             report(f"cache {name!r} is not encrypted at rest; set atRestEncryptionEnabled=true", None)
     has_token = get(props, "authToken") not in (None, "")
     groups = [g for g in elements(get(props, "userGroupIds")) if g not in (None, "")]
-    if config["requireAuth"] and not has_token and not groups:
+    if config.require_auth and not has_token and not groups:
         report(
             f"cache {name!r} accepts clients without credentials; set authToken (from a secret) or "
             "userGroupIds",
@@ -118,12 +125,6 @@ cache_private_encrypted = resource_policy(
         "and an authToken or userGroupIds."
     ),
     types=(SERVERLESS_CACHE, REPLICATION_GROUP, CACHE_CLUSTER),
+    config=CacheConfig,
     check=check_cache,
-    properties={
-        "requireAuth": {
-            "type": "boolean",
-            "default": True,
-            "description": "Require credentials (AUTH token or RBAC user group) for cache clients.",
-        },
-    },
 )

@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pydantic import Field
 
-from policies.common import resource_policy
+from policies.common import PolicyConfig, resource_policy
 from policies.props import elements, get, policy_document
 from policies.resource_types import IAM_ATTACHMENTS, IAM_INLINE, IAM_POLICY, IAM_ROLE
 
@@ -43,9 +44,17 @@ def _documents(args: ResourceValidationArgs) -> Iterator[tuple[str, Any]]:
         yield "policy", get(props, "policy")
 
 
-def check_iam(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+class IamConfig(PolicyConfig):
+    """Config of `iam-no-wildcard-actions`."""
+
+    allowed_wildcard_actions: list[str] = Field(
+        default=[], description="Wildcard actions (or managed policy ARNs) accepted anyway, e.g. 'logs:*'."
+    )
+
+
+def check_iam(args: ResourceValidationArgs, config: IamConfig, report: ReportViolation) -> None:
     """No statement allows a wildcard action; no broad AWS-managed policy is attached."""
-    allowed = set(config["allowedWildcardActions"])
+    allowed = set(config.allowed_wildcard_actions)
     if args.resource_type in IAM_ATTACHMENTS:
         arn = get(args.props, "policyArn")
         if isinstance(arn, str) and BROAD_MANAGED_POLICY.search(arn) and arn not in allowed:
@@ -77,13 +86,6 @@ iam_no_wildcard_actions = resource_policy(
         "AdministratorAccess, PowerUserAccess or *FullAccess managed policy."
     ),
     types=(IAM_POLICY, IAM_ROLE, *IAM_INLINE, *IAM_ATTACHMENTS),
+    config=IamConfig,
     check=check_iam,
-    properties={
-        "allowedWildcardActions": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Wildcard actions (or managed policy ARNs) accepted anyway, e.g. 'logs:*'.",
-        },
-    },
 )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pydantic import Field
 
-from policies.common import resource_policy
+from policies.common import PolicyConfig, resource_policy
 from policies.props import UNKNOWN, elements, get, number
 from policies.resource_types import (
     EC2_INSTANCE,
@@ -46,7 +46,16 @@ def _allowed_port(rule: Any, allowed: list[Any]) -> bool:
     return low is not None and low == high and low in ports
 
 
-def check_ingress(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+class IngressConfig(PolicyConfig):
+    """Config of `no-open-ingress`."""
+
+    allowed_ports: list[float] = Field(
+        default=[],
+        description="Single ports that may be open to the internet (e.g. 443 for a public endpoint).",
+    )
+
+
+def check_ingress(args: ResourceValidationArgs, config: IngressConfig, report: ReportViolation) -> None:
     """No ingress rule admits the whole internet (0.0.0.0/0 or ::/0)."""
     props = args.props
     rules: list[tuple[Any, list[Any]]] = []
@@ -62,7 +71,7 @@ def check_ingress(args: ResourceValidationArgs, config: Mapping[str, Any], repor
         rules.append((props, [get(props, "cidrIpv4"), get(props, "cidrIpv6")]))
     for rule, cidrs in rules:
         open_cidrs = sorted({str(c).strip() for c in cidrs if _is_open(c)})
-        if open_cidrs and not _allowed_port(rule, list(config["allowedPorts"])):
+        if open_cidrs and not _allowed_port(rule, list(config.allowed_ports)):
             report(
                 f"{args.name!r} allows ingress from {', '.join(open_cidrs)} on {_ports(rule)}; "
                 "restrict the source to the VPC or a security group",
@@ -79,19 +88,22 @@ no_open_ingress = resource_policy(
         "or the VPC CIDR, never from 0.0.0.0/0."
     ),
     types=(SECURITY_GROUP, SECURITY_GROUP_RULE, VPC_INGRESS_RULE),
+    config=IngressConfig,
     check=check_ingress,
-    properties={
-        "allowedPorts": {
-            "type": "array",
-            "items": {"type": "number"},
-            "default": [],
-            "description": "Single ports that may be open to the internet (e.g. 443 for a public endpoint).",
-        },
-    },
 )
 
 
-def check_imdsv2(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+class Imdsv2Config(PolicyConfig):
+    """Config of `ec2-imdsv2-required`."""
+
+    max_put_response_hop_limit: float = Field(
+        default=2,
+        description="Highest accepted httpPutResponseHopLimit (2 lets a container on the instance "
+        "use the metadata service).",
+    )
+
+
+def check_imdsv2(args: ResourceValidationArgs, config: Imdsv2Config, report: ReportViolation) -> None:
     """Instances require IMDSv2 session tokens (httpTokens 'required')."""
     options = get(args.props, "metadataOptions")
     if options is UNKNOWN:
@@ -106,8 +118,8 @@ def check_imdsv2(args: ResourceValidationArgs, config: Mapping[str, Any], report
             None,
         )
     hops = number(get(options, "httpPutResponseHopLimit"))
-    limit = number(config["maxPutResponseHopLimit"])
-    if hops is not None and limit is not None and hops > limit:
+    limit = config.max_put_response_hop_limit
+    if hops is not None and hops > limit:
         report(
             f"{args.name!r} has metadataOptions.httpPutResponseHopLimit={int(hops)}; at most {int(limit)} "
             "keeps credentials from leaking past the container network",
@@ -123,13 +135,6 @@ ec2_imdsv2_required = resource_policy(
         "'httpPutResponseHopLimit': 2} on the launch template (2 hops lets the worker container reach it)."
     ),
     types=(LAUNCH_TEMPLATE, EC2_INSTANCE),
+    config=Imdsv2Config,
     check=check_imdsv2,
-    properties={
-        "maxPutResponseHopLimit": {
-            "type": "number",
-            "default": 2,
-            "description": "Highest accepted httpPutResponseHopLimit (2 lets a container on the instance "
-            "use the metadata service).",
-        },
-    },
 )

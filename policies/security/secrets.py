@@ -7,8 +7,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pydantic import Field
 
-from policies.common import resource_policy
+from policies.common import PolicyConfig, read_config, resource_policy
 from policies.props import UNKNOWN, decode_user_data, elements, get, items
 from policies.resource_types import (
     CLOUD_RUN_JOB,
@@ -18,6 +19,19 @@ from policies.resource_types import (
     LAMBDA_FUNCTION,
     LAUNCH_TEMPLATE,
 )
+
+
+class SecretsConfig(PolicyConfig):
+    """Config of `no-plaintext-secrets`."""
+
+    name_markers: list[str] = Field(
+        default=["KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS"],
+        description="Words in a variable name that mark it as a secret (API_KEY, DB_PASSWORD).",
+    )
+    allowed_names: list[str] = Field(
+        default=[], description="Variable names that look secret but are not (e.g. PUBLIC_KEY_ID)."
+    )
+
 
 # Values that are credentials whatever the variable is called (no value is ever echoed).
 SECRET_VALUE_PATTERNS = (
@@ -62,8 +76,12 @@ def secret_name(name: str, markers: list[str], allowed: set[str]) -> bool:
     return False
 
 
-def secret_problem(name: str, value: Any, config: Mapping[str, Any]) -> str | None:
-    """Why `name=value` is a plaintext secret, or None. Never includes the value."""
+def secret_problem(name: str, value: Any, config: SecretsConfig | Mapping[str, Any]) -> str | None:
+    """Why `name=value` is a plaintext secret, or None. Never includes the value.
+
+    `config` is the policy's config, validated or as the engine passes it.
+    """
+    settings = read_config(SecretsConfig, "no-plaintext-secrets", config)
     if value is UNKNOWN or value is None:
         return None
     text = str(value)
@@ -71,7 +89,7 @@ def secret_problem(name: str, value: Any, config: Mapping[str, Any]) -> str | No
         return None
     if any(p.search(text) for p in SECRET_VALUE_PATTERNS):
         return "its value looks like a credential"
-    if secret_name(name, list(config["nameMarkers"]), set(config["allowedNames"])):
+    if secret_name(name, list(settings.name_markers), set(settings.allowed_names)):
         return "its name says it holds a secret"
     return None
 
@@ -104,7 +122,7 @@ def _environment(args: ResourceValidationArgs) -> Iterator[tuple[str, str, Any]]
                     yield "environment variable", name, get(env, "value")
 
 
-def check_secrets(args: ResourceValidationArgs, config: Mapping[str, Any], report: ReportViolation) -> None:
+def check_secrets(args: ResourceValidationArgs, config: SecretsConfig, report: ReportViolation) -> None:
     """No environment variable (Lambda, Cloud Run) or user-data assignment holds a secret in plaintext."""
     for where, name, value in _environment(args):
         why = secret_problem(name, value, config)
@@ -132,19 +150,6 @@ no_plaintext_secrets = resource_policy(
         CLOUD_RUN_SERVICE,
         CLOUD_RUN_JOB,
     ),
+    config=SecretsConfig,
     check=check_secrets,
-    properties={
-        "nameMarkers": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": ["KEY", "SECRET", "TOKEN", "PASSWORD", "PASSWD", "CREDENTIAL", "CREDENTIALS"],
-            "description": "Words in a variable name that mark it as a secret (API_KEY, DB_PASSWORD).",
-        },
-        "allowedNames": {
-            "type": "array",
-            "items": {"type": "string"},
-            "default": [],
-            "description": "Variable names that look secret but are not (e.g. PUBLIC_KEY_ID).",
-        },
-    },
 )
