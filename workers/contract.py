@@ -93,6 +93,12 @@ class Env:
     LAMBDA_GRACEFUL_STOP_SECONDS: Final = "DOCPIPE_LAMBDA_GRACEFUL_STOP_SECONDS"
     LAMBDA_DEADLINE_BUFFER_SECONDS: Final = "DOCPIPE_LAMBDA_DEADLINE_BUFFER_SECONDS"
 
+    # Web identity where AWS_ROLE_ARN is set without a token file (Cloud Run; workers/aws.py): the
+    # audience of the Google ID token (the role's trust policy checks accounts.google.com:aud), and
+    # optionally the seconds each assumed-role session lasts (900-43200; STS's default is 3600).
+    AWS_WEB_IDENTITY_AUDIENCE: Final = "DOCPIPE_AWS_WEB_IDENTITY_AUDIENCE"
+    AWS_SESSION_SECONDS: Final = "DOCPIPE_AWS_SESSION_SECONDS"
+
 
 # Secret refs (keys of DOCPIPE_SECRET_REFS) → the environment variable a worker puts the value in.
 SECRET_REF_ENV: Final[dict[str, str]] = {
