@@ -52,10 +52,10 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 def _read_sync(uri: str) -> bytes:
     parsed = urlparse(uri)
     if parsed.scheme == "s3":
-        import boto3  # lazy: only workers reading from the bucket pay for boto3
+        from workers import aws  # boto3 loads only in workers reading from the bucket
 
         bucket, key = split_s3_uri(uri)
-        body: bytes = boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        body: bytes = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         return body
     path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
     try:

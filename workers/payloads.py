@@ -1,7 +1,7 @@
 """Payload discipline: large payloads (extracted elements) go to external storage, not history.
 
 Temporal's external storage moves any payload over the threshold to a driver and keeps only a claim
-in workflow history: the document bucket in the cloud (temporalio's S3 driver, on a boto3 client) or
+in workflow history: the document bucket in the cloud (temporalio's S3 driver, on a workers.aws client) or
 a local directory in dev. Every client and worker of a deployment must use the same converter.
 """
 
@@ -73,9 +73,10 @@ def _boto3_s3_client() -> Any:
     from temporalio.contrib.aws.s3driver import S3StorageDriverClient
 
     class Boto3S3Client(S3StorageDriverClient):
-        """temporalio's S3 driver on plain boto3 (run in threads) — no aioboto3 dependency.
+        """temporalio's S3 driver on a boto3 client (run in threads) — no aioboto3 dependency.
 
-        boto3 is imported at the first large payload, not when a worker starts (Lambda cold starts).
+        The client comes from workers.aws (web identity on Cloud Run) and is made at the first large
+        payload, so boto3 is not imported when a worker starts (Lambda cold starts).
         """
 
         def __init__(self) -> None:
@@ -83,9 +84,9 @@ def _boto3_s3_client() -> Any:
 
         def _s3(self) -> Any:
             if self._client is None:
-                import boto3
+                from workers import aws
 
-                self._client = boto3.client("s3")
+                self._client = aws.client("s3")
             return self._client
 
         async def put_object(self, *, bucket: str, key: str, data: bytes) -> None:

@@ -12,16 +12,17 @@ import logging
 import os
 from collections.abc import MutableMapping
 
+from workers.aws import AwsCredentialsError
 from workers.contract import SECRET_REF_ENV, Env
 
 logger = logging.getLogger(__name__)
 
 
 def _fetch(arn: str) -> str:
-    import boto3  # lazy: only workers with AWS secret refs pay for boto3
+    from workers import aws  # boto3 loads only in workers with AWS secret refs
 
     region = arn.split(":")[3] if arn.count(":") >= 6 else None
-    value = boto3.client("secretsmanager", region_name=region).get_secret_value(SecretId=arn)
+    value = aws.client("secretsmanager", region).get_secret_value(SecretId=arn)
     raw: str = value.get("SecretString") or ""
     # A JSON secret holding one value ({"apiKey": "..."}/{"password": "..."}) is unwrapped.
     if raw.startswith("{"):
@@ -50,6 +51,9 @@ def resolve_secret_refs(env: MutableMapping[str, str] | None = None) -> list[str
             continue
         try:
             e[target] = _fetch(str(ref))
+        except AwsCredentialsError as err:
+            # Says what to check (metadata server, role, STS's reason) and holds no secret.
+            raise RuntimeError(f"could not read secret {name!r}: {err}") from None
         except Exception as err:
             raise RuntimeError(f"could not read secret {name!r} ({type(err).__name__})") from None
         done.append(target)

@@ -23,11 +23,10 @@ Describe = Callable[[str, str], DocumentRef]
 
 def describe_s3_object(bucket: str, key: str) -> DocumentRef:
     """Reference to an S3 object: its SHA-256 checksum when S3 has a whole-object one, else hashed."""
-    import boto3
-
+    from workers import aws
     from workers.documents import content_type_for
 
-    s3 = boto3.client("s3")
+    s3 = aws.client("s3")
     head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
     checksum = head.get("ChecksumSHA256") or ""
     if checksum and "-" not in checksum and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":

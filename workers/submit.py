@@ -60,10 +60,10 @@ async def start_pipeline(client: Client, ref: DocumentRef, settings: Settings) -
 
 
 def _upload(path: Path, ref: DocumentRef, bucket: str) -> DocumentRef:
-    import boto3  # lazy: only cloud submissions upload
+    from workers import aws  # boto3 loads only for cloud submissions
 
     key = f"uploads/{ref.sha256}/{ref.filename}"
-    boto3.client("s3").upload_file(str(path), bucket, key)
+    aws.client("s3").upload_file(str(path), bucket, key)
     return dataclasses.replace(ref, uri=f"s3://{bucket}/{key}")
 
 

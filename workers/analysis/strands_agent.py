@@ -35,7 +35,10 @@ def build_model(settings: Settings) -> Any:
     if provider == "bedrock":
         from strands.models.bedrock import BedrockModel
 
-        return BedrockModel(model_id=model_id)
+        from workers import aws
+
+        # The session carries web-identity credentials on Cloud Run (workers/aws.py).
+        return BedrockModel(model_id=model_id, boto_session=aws.session())
     if provider == "anthropic":
         import os
 

@@ -16,13 +16,12 @@ class DatabaseNotConfigured(RuntimeError):
 
 
 def _from_secret(settings: Settings) -> str:
-    import boto3  # lazy: only AWS storage workers need it
     from psycopg.conninfo import make_conninfo
 
+    from workers import aws  # boto3 loads only in AWS storage workers
+
     assert settings.database_secret_arn
-    raw = boto3.client("secretsmanager").get_secret_value(SecretId=settings.database_secret_arn)[
-        "SecretString"
-    ]
+    raw = aws.client("secretsmanager").get_secret_value(SecretId=settings.database_secret_arn)["SecretString"]
     secret = json.loads(raw)  # RDS-managed secrets hold {"username", "password"}
     return make_conninfo(
         host=settings.database_host or secret.get("host"),
