@@ -16,6 +16,8 @@ import pytest
 
 from docpipe.local.services import Postgres, TemporalDevServer, Valkey
 
+pytest_plugins = ["tests.aws_emulator"]  # the AWS API emulator (moto) fixtures
+
 
 @pytest.fixture(scope="session")
 def services_dir() -> Iterator[Path]:
