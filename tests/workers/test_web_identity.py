@@ -177,6 +177,9 @@ def test_worker_without_keys_reads_offloads_and_resolves_secrets_as_the_role(
     assert calls[0].claims["azp"] == calls[0].claims["sub"] == UNIQUE_ID
     keys = {k for step in ("secrets", "read", "offload", "identity") for k in run.steps[step]["signed_with"]}
     assert len(keys) == 1 and next(iter(keys)).startswith("ASIA")
+    # The line docs/cloud-run-aws-access.md tells users to look for, once per STS exchange.
+    logged = f"workers.aws: assumed role {world.role.arn} as session docpipe-extraction with a Google ID"
+    assert run.output.count(logged) == 1
     assert_no_token_in(run, metadata)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import re
 import sys
@@ -79,6 +80,8 @@ async def _step(name: str) -> dict[str, Any]:
 
 
 async def main(steps: list[str]) -> None:
+    # As `docpipe worker` logs (workers/cli.py): INFO on stderr.
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     _watch_signatures()
     for name in steps:
         before = len(_signed)
