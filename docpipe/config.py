@@ -14,18 +14,25 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
+    SerializeAsAny,
+    SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
+    model_serializer,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from workers.contract import ACTIVITY_ROLES, ROLES, ActivityRole, Role
+from docpipe import rules
+from docpipe.models import ConfigModel
+from docpipe.targets import all_targets, get_target
+from workers.contract import ROLES, ActivityRole, Role
 from workers.suggest import did_you_mean as _did_you_mean
 
-Target = Literal["ec2", "cloudrun", "lambda"]
-TARGETS: tuple[Target, ...] = get_args(Target)
+# A placement target's key (`ec2`, `cloudrun`, `lambda`, or a plug-in's): see docpipe.targets.
+TargetKey = str
 Tier = Literal["low", "medium", "high"]
 TIERS: tuple[Tier, ...] = get_args(Tier)
 TemporalMode = Literal["cloud", "self-hosted", "external"]
@@ -37,95 +44,108 @@ SecretName = Literal["unstructuredApiKey", "e2bApiKey", "anthropicApiKey", "open
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
 NAMESPACE = "docpipe"
-LAMBDA_MAX_TIMEOUT_SECONDS = 900
-# temporalio.contrib.aws.lambda_worker reserves graceful shutdown (5 s) + hook buffer (2 s).
-DEFAULT_SHUTDOWN_BUFFER_SECONDS = 7
-# A workflow task must finish well within this; the workflow role has no activity timeout.
-WORKFLOW_TASK_SECONDS = 10
+
+_Model = ConfigModel
 
 
-class _Model(BaseModel):
-    """Base for config models: camelCase keys as in YAML, unknown keys rejected, immutable."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-    )
-
-
-class Ec2Sizing(_Model):
-    """Auto-scaling group of long-lived workers."""
-
-    instance_type: str = Field("t4g.small", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-    min_size: Annotated[int, Field(ge=0, le=100)] = 1
-    desired_capacity: Annotated[int, Field(ge=0, le=100)] = 1
-    max_size: Annotated[int, Field(ge=1, le=100)] = 2
-    volume_gb: Annotated[int, Field(ge=8, le=1000)] = 20
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Ec2Sizing:
-        if not self.min_size <= self.desired_capacity <= self.max_size:
-            raise ValueError(
-                f"needs minSize <= desiredCapacity <= maxSize, got {self.min_size} <= "
-                f"{self.desired_capacity} <= {self.max_size}"
-            )
-        return self
-
-    @property
-    def architecture(self) -> Literal["arm64", "x86_64"]:
-        family = self.instance_type.split(".", 1)[0]
-        # Graviton families carry a "g" after the generation digit (t4g, m7g, c7gn, r8g).
-        return "arm64" if any(ch == "g" for ch in family[2:4]) else "x86_64"
-
-
-class CloudRunSizing(_Model):
-    """Cloud Run worker pool scaled by Temporal's worker controller."""
-
-    cpu: Literal[1, 2, 4, 6, 8] = 1
-    memory_mib: Annotated[int, Field(ge=512, le=32768)] = 1024
-    min_instances: Annotated[int, Field(ge=0, le=100)] = 0
-    max_instances: Annotated[int, Field(ge=1, le=100)] = 3
-
-    @model_validator(mode="after")
-    def _ordered(self) -> CloudRunSizing:
-        if self.min_instances > self.max_instances:
-            raise ValueError(
-                f"needs minInstances <= maxInstances, got {self.min_instances} > {self.max_instances}"
-            )
-        return self
-
-
-class LambdaSizing(_Model):
-    """Temporal Serverless Worker on Lambda (container image)."""
-
-    memory_mb: Annotated[int, Field(ge=128, le=10240)] = 1024
-    timeout_seconds: Annotated[int, Field(ge=1, le=LAMBDA_MAX_TIMEOUT_SECONDS)] = 300
-    reserved_concurrency: Annotated[int | None, Field(ge=0, le=1000)] = None
-    provisioned_concurrency: Annotated[int, Field(ge=0, le=1000)] = 0
-    architecture: Literal["arm64", "x86_64"] = "arm64"
-    shutdown_buffer_seconds: Annotated[int, Field(ge=1, le=120)] = DEFAULT_SHUTDOWN_BUFFER_SECONDS
-
-
-Sizing = Ec2Sizing | CloudRunSizing | LambdaSizing
+def _prefixed(err: ValidationError, prefix: str) -> list[InitErrorDetails]:
+    """A nested model's errors re-rooted at `prefix` (pydantic would drop the key otherwise)."""
+    out: list[InitErrorDetails] = []
+    for e in err.errors():
+        ctx = e.get("ctx") or {}
+        kind = e["type"]
+        detail: InitErrorDetails
+        if kind == "value_error":  # a model validator's message: keep it as written
+            detail = {
+                "type": PydanticCustomError(
+                    "value_error", "Value error, {msg}", {"msg": str(ctx.get("error", ""))}
+                ),
+                "loc": (prefix, *e["loc"]),
+                "input": e["input"],
+            }
+        else:
+            detail = {"type": kind, "loc": (prefix, *e["loc"]), "input": e["input"], "ctx": ctx}
+        out.append(detail)
+    return out
 
 
 class ActivityConfig(_Model):
-    """Where one role runs and how each target would size it (only the chosen target's is used)."""
+    """Where one role runs and how each target would size it (only the chosen target's is used).
 
-    target: Target
-    activity_timeout_seconds: Annotated[int | None, Field(ge=1, le=24 * 3600)] = None
-    ec2: Ec2Sizing = Ec2Sizing()
-    cloudrun: CloudRunSizing = CloudRunSizing()
-    lambda_: LambdaSizing = Field(LambdaSizing(), alias="lambda")
+    In a stack file the sizing of each target sits beside `target` under the target's key
+    (`activities.extraction.lambda.timeoutSeconds`); every registered target's section is validated by
+    that target's own sizing model, so flipping `target` needs no other key.
+    """
 
-    def sizing(self) -> Sizing:
-        if self.target == "ec2":
-            return self.ec2
-        if self.target == "cloudrun":
-            return self.cloudrun
-        return self.lambda_
+    target: TargetKey = Field(
+        description="Where the role runs: a registered target key (ec2, cloudrun, lambda)."
+    )
+    activity_timeout_seconds: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=24 * 3600,
+            description="Start-to-close timeout of the role's activity (the workflow sets it; unset for "
+            "the workflow role).",
+        ),
+    ] = None
+    sizings: SkipJsonSchema[dict[str, SerializeAsAny[ConfigModel]]] = Field(default_factory=dict, repr=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sizing_sections(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping) or "sizings" in data:
+            return data
+        targets = all_targets()
+        out = {k: v for k, v in data.items() if k not in targets}
+        sizings: dict[str, ConfigModel] = {}
+        errors: list[InitErrorDetails] = []
+        for key, target in targets.items():
+            raw = data.get(key)
+            if isinstance(raw, target.sizing_model):
+                sizings[key] = raw
+                continue
+            try:
+                sizings[key] = target.sizing_model.model_validate({} if raw is None else raw)
+            except ValidationError as err:
+                errors.extend(_prefixed(err, key))
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        out["sizings"] = sizings
+        return out
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        keys = list(all_targets())
+        if value not in keys:
+            expected = ", ".join(repr(k) for k in keys[:-1]) + f" or {keys[-1]!r}"
+            raise PydanticCustomError("literal_error", "Input should be {expected}", {"expected": expected})
+        return value
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        sizings = data.pop("sizings", {})
+        return {**data, **sizings}
+
+    def sizing_for(self, target: TargetKey) -> ConfigModel:
+        """The sizing the role would have on `target`."""
+        try:
+            return self.sizings[target]
+        except KeyError:
+            get_target(target)  # an unknown key fails with the valid ones
+            raise
+
+    def sizing(self) -> ConfigModel:
+        """The sizing on the role's own target."""
+        return self.sizing_for(self.target)
+
+    def with_sizing(self, target: TargetKey, sizing: ConfigModel) -> ActivityConfig:
+        return self.model_copy(update={"sizings": {**self.sizings, target: sizing}})
+
+
+Sizing = ConfigModel
 
 
 class Activities(_Model):
@@ -269,7 +289,7 @@ class StackConfig(_Model):
             need["temporalApiKey"] = "temporal.mode is external"
         return need
 
-    def targets(self) -> set[Target]:
+    def targets(self) -> set[TargetKey]:
         return {self.activities[role].target for role in ROLES}
 
 
@@ -295,12 +315,26 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return "".join(parts)
 
 
+def _valid_keys(model: type[BaseModel]) -> list[str]:
+    keys = [
+        f.alias or n
+        for n, f in model.model_fields.items()
+        if n not in {"stack", "secrets_present", "sizings"}
+    ]
+    if model is ActivityConfig:
+        keys += list(all_targets())
+    return sorted(keys)
+
+
 def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     """The model class that owns the field at `loc` (for listing valid keys)."""
     model: type[BaseModel] | None = StackConfig
     for key in loc:
         if model is None or not isinstance(key, str):
             return None
+        if model is ActivityConfig and key in all_targets():
+            model = all_targets()[key].sizing_model
+            continue
         field = next((f for name, f in model.model_fields.items() if key in {name, f.alias}), None)
         if field is None:
             return model
@@ -318,8 +352,7 @@ def _describe(error: Mapping[str, Any]) -> str:
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         owner = _model_at(loc[:-1])
-        valid = sorted(f.alias or n for n, f in owner.model_fields.items()) if owner else []
-        valid = [v for v in valid if v not in {"stack", "secretsPresent"}]
+        valid = _valid_keys(owner) if owner else []
         key = str(loc[-1])
         return (
             f"{NAMESPACE}:{path}: unknown key {key!r}; valid keys here: {', '.join(valid)}"
@@ -337,67 +370,6 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     shown = "" if isinstance(value, Mapping) else f" (got {value!r})"
     return f"{NAMESPACE}:{path}: {message}{shown}"
-
-
-def _cross_field_problems(config: StackConfig, check_secrets: bool) -> list[str]:
-    """Rules that span several keys; each message names the keys involved."""
-    problems: list[str] = []
-    for role in ACTIVITY_ROLES:
-        activity = config.activities[role]
-        if activity.target != "lambda":
-            continue
-        sizing = activity.lambda_
-        needed = (activity.activity_timeout_seconds or 0) + sizing.shutdown_buffer_seconds
-        if sizing.timeout_seconds < needed:
-            problems.append(
-                f"{NAMESPACE}:activities.{role}.lambda.timeoutSeconds: {sizing.timeout_seconds} s "
-                f"does not cover activities.{role}.activityTimeoutSeconds "
-                f"({activity.activity_timeout_seconds} s) plus the worker's shutdown buffer "
-                f"({sizing.shutdown_buffer_seconds} s); set it to at least {needed} s (max "
-                f"{LAMBDA_MAX_TIMEOUT_SECONDS}), or move {role} to ec2 or cloudrun"
-            )
-    workflow = config.activities.workflow
-    if workflow.target == "lambda":
-        needed = WORKFLOW_TASK_SECONDS + workflow.lambda_.shutdown_buffer_seconds
-        if workflow.lambda_.timeout_seconds < needed:
-            problems.append(
-                f"{NAMESPACE}:activities.workflow.lambda.timeoutSeconds: "
-                f"{workflow.lambda_.timeout_seconds} s leaves no time for a workflow task; "
-                f"set it to at least {needed} s"
-            )
-    on_cloudrun = [r for r in ROLES if config.activities[r].target == "cloudrun"]
-    if on_cloudrun and config.gcp is None:
-        problems.append(
-            f"{NAMESPACE}:gcp.project: is required because "
-            + ", ".join(f"activities.{r}.target is cloudrun" for r in on_cloudrun)
-            + f"; run `pulumi config set --path {NAMESPACE}:gcp.project <gcp-project-id>`"
-        )
-    storage = config.activities.storage
-    if storage.target == "cloudrun" and config.database.reachability == "vpc-only":
-        problems.append(
-            f"{NAMESPACE}:database.reachability: 'vpc-only' cannot serve "
-            "activities.storage.target=cloudrun (Cloud Run is outside the AWS VPC); set "
-            "database.reachability to public-tls with database.allowedCidrs, or place storage "
-            "on ec2 or lambda"
-        )
-    if config.temporal.mode == "self-hosted" and on_cloudrun:
-        problems.append(
-            f"{NAMESPACE}:temporal.mode: 'self-hosted' runs Temporal inside the AWS VPC, which "
-            + ", ".join(f"activities.{r}.target=cloudrun" for r in on_cloudrun)
-            + " cannot reach; use temporal.mode cloud or external, or move those roles to AWS"
-        )
-    if config.temporal.mode == "external" and not config.temporal.address:
-        problems.append(
-            f"{NAMESPACE}:temporal.address: is required when temporal.mode is external "
-            "(host:port of your Temporal frontend)"
-        )
-    missing = {k: why for k, why in config.required_secrets().items() if k not in config.secrets_present}
-    for key, why in missing.items() if check_secrets else ():
-        problems.append(
-            f"{NAMESPACE}:{key}: secret is not set but {why}; run "
-            f"`pulumi config set --secret {NAMESPACE}:{key} <value>`"
-        )
-    return problems
 
 
 def validate_stack_config(
@@ -423,7 +395,7 @@ def validate_stack_config(
     except ValidationError as exc:
         problems.extend(_describe(e) for e in exc.errors())
         raise ConfigError(stack, problems) from None
-    problems.extend(_cross_field_problems(config, check_secrets))
+    problems.extend(rules.problems(config, check_secrets))
     if problems:
         raise ConfigError(stack, problems)
     return config
@@ -440,4 +412,13 @@ def config_json_schema() -> dict[str, Any]:
     for internal in ("stack", "secretsPresent"):
         props.pop(internal, None)
     schema["required"] = [k for k in schema.get("required", []) if k in props]
+    # Each registered target's sizing section, as ActivityConfig's validator reads it.
+    defs = schema.setdefault("$defs", {})
+    activity = defs[ActivityConfig.__name__]
+    for key, target in all_targets().items():
+        model = target.sizing_model
+        sub = model.model_json_schema(by_alias=True, mode="validation", ref_template="#/$defs/{model}")
+        defs.update(sub.pop("$defs", {}))
+        defs[model.__name__] = sub
+        activity["properties"][key] = {"$ref": f"#/$defs/{model.__name__}", "description": target.description}
     return schema

@@ -11,16 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from docpipe.config import (
-    ActivityConfig,
-    CloudRunSizing,
-    Ec2Sizing,
-    LambdaSizing,
-    SecretName,
-    Sizing,
-    StackConfig,
-    Target,
-)
+from docpipe.config import ActivityConfig, Backends, SecretName, Sizing, StackConfig, TargetKey
+from docpipe.targets import Target, get_target
 from workers.contract import ROLES, Role, deployment_name, task_queue
 
 Need = Literal["database", "cache", "bucket", "internet", "temporal"]
@@ -31,7 +23,7 @@ class RolePlacement:
     """One role's placement: target, sizing, queue and what it must reach."""
 
     role: Role
-    target: Target
+    target: TargetKey
     sizing: Sizing
     task_queue: str
     deployment_name: str
@@ -43,37 +35,22 @@ class RolePlacement:
     uses_cache: bool
 
     @property
+    def target_unit(self) -> Target[Any]:
+        """The registered target this role runs on (its rules, runtime, cost and simulation)."""
+        return get_target(self.target)
+
+    @property
     def needs_nat(self) -> bool:
-        """A VPC-attached Lambda reaches the internet only through a NAT gateway.
-
-        EC2 workers sit in public subnets with a public address and an egress-only security group,
-        so they need no NAT; Cloud Run is outside the VPC.
-        """
-        return self.target == "lambda" and self.vpc_attached and "internet" in self.needs
-
-    @property
-    def ec2(self) -> Ec2Sizing:
-        assert isinstance(self.sizing, Ec2Sizing), f"{self.role} is on {self.target}, not ec2"
-        return self.sizing
-
-    @property
-    def cloudrun(self) -> CloudRunSizing:
-        assert isinstance(self.sizing, CloudRunSizing), f"{self.role} is on {self.target}, not cloudrun"
-        return self.sizing
-
-    @property
-    def lambda_(self) -> LambdaSizing:
-        assert isinstance(self.sizing, LambdaSizing), f"{self.role} is on {self.target}, not lambda"
-        return self.sizing
+        """Whether this role needs a NAT gateway to reach the internet (a VPC-attached Lambda does;
+        EC2 workers sit in public subnets with public addresses, Cloud Run is outside the VPC)."""
+        return self.target_unit.needs_nat(self)
 
     def sizing_summary(self) -> str:
-        s = self.sizing
-        if isinstance(s, Ec2Sizing):
-            return f"{s.instance_type} ×{s.min_size}/{s.desired_capacity}/{s.max_size}"
-        if isinstance(s, CloudRunSizing):
-            return f"{s.cpu} vCPU {s.memory_mib} MiB, {s.min_instances}–{s.max_instances} inst."
-        reserved = "" if s.reserved_concurrency is None else f", reserved {s.reserved_concurrency}"
-        return f"{s.memory_mb} MB {s.architecture}, {s.timeout_seconds} s{reserved}"
+        return self.target_unit.summary(self.sizing)
+
+    def runtime(self) -> dict[str, Any]:
+        """The settings that decide how this placement behaves at run time (from its target)."""
+        return dict(self.target_unit.runtime(self))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,16 +86,16 @@ class PlacementPlan:
     def __iter__(self) -> Iterator[RolePlacement]:
         return iter([self.roles[r] for r in ROLES])
 
-    def on(self, target: Target) -> list[RolePlacement]:
+    def on(self, target: TargetKey) -> list[RolePlacement]:
         return [p for p in self if p.target == target]
 
     @property
-    def targets(self) -> set[Target]:
+    def targets(self) -> set[TargetKey]:
         return {p.target for p in self}
 
     @property
     def uses_gcp(self) -> bool:
-        return any(p.target == "cloudrun" for p in self)
+        return any(p.target_unit.cloud == "gcp" for p in self)
 
     @property
     def needs_nat(self) -> bool:
@@ -155,8 +132,8 @@ class PlacementPlan:
         }
 
 
-def _backend(config: StackConfig, role: Role) -> str | None:
-    b = config.backends
+def backend_label(role: Role, b: Backends) -> str | None:
+    """The backend a role runs, as the plan and `docpipe dev` name it (e.g. `strands/bedrock`)."""
     if role == "extraction":
         return b.extraction.kind
     if role == "analysis":
@@ -168,7 +145,8 @@ def _backend(config: StackConfig, role: Role) -> str | None:
     return None
 
 
-def _needs(config: StackConfig, role: Role) -> set[Need]:
+def role_needs(config: StackConfig, role: Role) -> set[Need]:
+    """What a role's workers must reach, whatever their target (before the cache is ruled out)."""
     needs: set[Need] = {"temporal", "bucket"}  # every worker polls Temporal; payloads go via the bucket
     if config.temporal.mode != "self-hosted":
         needs.add("internet")  # Temporal Cloud / an external Temporal is on the internet
@@ -205,15 +183,9 @@ def _secrets(config: StackConfig, role: Role) -> tuple[SecretName, ...]:
 
 
 def _placement(config: StackConfig, role: Role, activity: ActivityConfig) -> RolePlacement:
-    needs = _needs(config, role)
+    needs = role_needs(config, role)
     target = activity.target
-    if target == "ec2":
-        vpc_attached = True
-    elif target == "lambda":
-        # A Lambda joins the VPC only for what lives there: the database, or a self-hosted Temporal.
-        vpc_attached = "database" in needs or config.temporal.mode == "self-hosted"
-    else:
-        vpc_attached = False
+    vpc_attached = get_target(target).joins_vpc(config, role, frozenset(needs))
     # The cache lives in the VPC; a role outside it runs uncached rather than paying to reach it.
     uses_cache = "cache" in needs and vpc_attached
     if not uses_cache:
@@ -225,7 +197,7 @@ def _placement(config: StackConfig, role: Role, activity: ActivityConfig) -> Rol
         task_queue=task_queue(role),
         deployment_name=deployment_name(config.stack, role),
         activity_timeout_seconds=activity.activity_timeout_seconds,
-        backend=_backend(config, role),
+        backend=backend_label(role, config.backends),
         needs=frozenset(needs),
         secrets=_secrets(config, role),
         vpc_attached=vpc_attached,

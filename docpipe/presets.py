@@ -21,40 +21,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from docpipe.config import Tier
+from docpipe.targets import all_targets
+from workers.contract import ROLES
 
-# Per-role sizing for every target, so flipping a role's target needs no other key.
-# Lambda roles the tiers place on Lambda carry a reserved concurrency: without one a burst may use the
-# account's whole concurrency (1,000), which the policy pack's burst-cost-cap refuses.
-ROLE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "workflow": {
-        "ec2": {"instanceType": "t4g.micro", "minSize": 1, "desiredCapacity": 1, "maxSize": 2},
-        "cloudrun": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 1},
-        "lambda": {"memoryMb": 512, "timeoutSeconds": 30, "reservedConcurrency": 10},
-    },
-    "extraction": {
-        "activityTimeoutSeconds": 600,
-        "ec2": {"instanceType": "t4g.medium", "minSize": 1, "desiredCapacity": 1, "maxSize": 3},
-        "cloudrun": {"cpu": 1, "memoryMib": 2048, "minInstances": 0, "maxInstances": 3},
-        "lambda": {"memoryMb": 2048, "timeoutSeconds": 620},
-    },
-    "analysis": {
-        "activityTimeoutSeconds": 600,
-        "ec2": {"instanceType": "t4g.small", "minSize": 1, "desiredCapacity": 1, "maxSize": 3},
-        "cloudrun": {"cpu": 1, "memoryMib": 1024, "minInstances": 0, "maxInstances": 3},
-        "lambda": {"memoryMb": 1024, "timeoutSeconds": 620},
-    },
-    "enrichment": {
-        "activityTimeoutSeconds": 300,
-        "ec2": {"instanceType": "t4g.micro", "minSize": 1, "desiredCapacity": 1, "maxSize": 2},
-        "cloudrun": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 2},
-        "lambda": {"memoryMb": 512, "timeoutSeconds": 320, "reservedConcurrency": 4},
-    },
-    "storage": {
-        "activityTimeoutSeconds": 60,
-        "ec2": {"instanceType": "t4g.nano", "minSize": 1, "desiredCapacity": 1, "maxSize": 2},
-        "cloudrun": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 1},
-        "lambda": {"memoryMb": 512, "timeoutSeconds": 90, "reservedConcurrency": 10},
-    },
+# Per-role settings that are not a target's (each target's sizing defaults live with the target).
+ROLE_ACTIVITY_TIMEOUTS: dict[str, int] = {
+    "extraction": 600,
+    "analysis": 600,
+    "enrichment": 300,
+    "storage": 60,
 }
 
 TIER_TARGETS: dict[Tier, dict[str, str]] = {
@@ -81,23 +56,6 @@ TIER_TARGETS: dict[Tier, dict[str, str]] = {
     },
 }
 
-# Per-tier adjustments over ROLE_DEFAULTS (the seed: at most 1 instance at low, 3 at medium).
-TIER_OVERRIDES: dict[Tier, dict[str, dict[str, Any]]] = {
-    "low": {
-        "extraction": {"cloudrun": {"maxInstances": 1}},
-        "analysis": {"cloudrun": {"maxInstances": 1}},
-    },
-    "medium": {
-        "extraction": {"cloudrun": {"maxInstances": 3}},
-        "analysis": {"cloudrun": {"maxInstances": 3}},
-    },
-    "high": {
-        "extraction": {"ec2": {"desiredCapacity": 2, "minSize": 1, "maxSize": 4}},
-        "analysis": {"ec2": {"desiredCapacity": 2, "minSize": 1, "maxSize": 4}},
-        "enrichment": {"lambda": {"reservedConcurrency": 10}},
-    },
-}
-
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """`over` merged into a copy of `base`; mappings merge key by key, anything else replaces."""
@@ -111,10 +69,17 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
 
 
 def preset_activities(tier: Tier) -> dict[str, Any]:
-    """The raw `activities` map of a tier: target and sizing for every role."""
+    """The raw `activities` map of a tier: target, and every registered target's sizing, for every role.
+
+    Sizing for every target is there so flipping a role's target needs no other key.
+    """
     activities: dict[str, Any] = {}
-    for role, defaults in ROLE_DEFAULTS.items():
-        entry = deep_merge(defaults, TIER_OVERRIDES[tier].get(role, {}))
+    for role in ROLES:
+        entry: dict[str, Any] = {}
+        if role in ROLE_ACTIVITY_TIMEOUTS:
+            entry["activityTimeoutSeconds"] = ROLE_ACTIVITY_TIMEOUTS[role]
+        for key, target in all_targets().items():
+            entry[key] = deep_merge(target.defaults(role), target.tier_overrides(tier, role))
         entry["target"] = TIER_TARGETS[tier][role]
         activities[role] = entry
     return activities

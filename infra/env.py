@@ -1,4 +1,4 @@
-"""The environment every worker gets, whatever its target (names from workers.contract.Env).
+"""The environment every worker gets: docpipe.worker_env's, with the baseline's Outputs filled in.
 
 Only references go in: secret ARNs / names, never secret values. Cloud Run additionally maps
 secrets to env vars through Secret Manager references (`SECRET_ENV`).
@@ -9,9 +9,11 @@ from __future__ import annotations
 import pulumi
 
 from docpipe.plan import RolePlacement
+from docpipe.worker_env import Endpoints
+from docpipe.worker_env import worker_env as core_worker_env
 from infra.baseline import Baseline
 from infra.baseline.database import DB_NAME
-from workers.contract import DEFAULT_QUEUE_PREFIX, Env
+from workers.contract import Env
 
 # Which env var each secret becomes when a platform can inject it by reference (Cloud Run).
 SECRET_ENV: dict[str, str] = {
@@ -32,50 +34,25 @@ def secret_names(p: RolePlacement, baseline: Baseline) -> list[str]:
 
 
 def worker_env(p: RolePlacement, baseline: Baseline) -> dict[str, pulumi.Input[str]]:
-    config = baseline.config
+    """The role's worker environment (docpipe.worker_env) with the baseline's addresses filled in."""
     temporal = baseline.temporal
-    env: dict[str, pulumi.Input[str]] = {
-        Env.ROLE: p.role,
-        Env.STACK: config.stack,
-        Env.QUEUE_PREFIX: DEFAULT_QUEUE_PREFIX,
-        Env.DEPLOYMENT_NAME: p.deployment_name,
-        Env.BUILD_ID: config.image_tag,
-        # The version is created and made current at deploy time (infra.versioning), not by workers.
-        Env.PROMOTE_VERSION: "never",
-        Env.BUCKET: baseline.bucket.name,
-        "TEMPORAL_ADDRESS": temporal.address,
-        "TEMPORAL_NAMESPACE": temporal.namespace,
-        "TEMPORAL_TLS": "true" if temporal.tls else "false",
-    }
-    if p.activity_timeout_seconds is not None:
-        env[Env.ACTIVITY_TIMEOUT_SECONDS] = str(p.activity_timeout_seconds)
-    b = config.backends
-    if p.role == "extraction":
-        env[Env.EXTRACTION_BACKEND] = b.extraction.kind
-        env[Env.UNSTRUCTURED_API_URL] = b.extraction.server_url
-        env[Env.UNSTRUCTURED_STRATEGY] = b.extraction.strategy
-    elif p.role == "analysis":
-        env[Env.ANALYSIS_BACKEND] = b.analysis.kind
-        env[Env.MODEL_PROVIDER] = b.analysis.provider
-        if b.analysis.model_id:
-            env[Env.MODEL_ID] = b.analysis.model_id
-        if b.analysis.provider == "ollama":
-            env[Env.OLLAMA_HOST] = b.analysis.ollama_host
-        env[Env.MAX_CONCURRENT_MODEL_CALLS] = str(b.analysis.max_concurrent_calls)
-    elif p.role == "enrichment":
-        env[Env.ENRICHMENT_BACKEND] = b.enrichment.kind
-        env[Env.ENRICHMENT_TIMEOUT_SECONDS] = str(b.enrichment.timeout_seconds)
-        env[Env.MAX_CONCURRENT_SANDBOXES] = str(b.enrichment.max_concurrent_sandboxes)
     refs: dict[str, pulumi.Input[str]] = dict(baseline.secret_refs(secret_names(p, baseline)))
-    if "database" in p.needs:
-        env[Env.DATABASE_SECRET_ARN] = baseline.database.secret_arn
-        env[Env.DATABASE_HOST] = baseline.database.address
-        env[Env.DATABASE_NAME] = DB_NAME
     if p.uses_cache and baseline.cache is not None:
-        env[Env.VALKEY_URL] = baseline.cache.url
         refs["valkeyAuth"] = baseline.cache.auth_secret_arn
-    env[Env.SECRET_REFS] = pulumi.Output.json_dumps(refs)
-    return env
+    endpoints: Endpoints[pulumi.Input[str]] = Endpoints(
+        temporal_address=temporal.address,
+        temporal_namespace=temporal.namespace,
+        temporal_tls=temporal.tls,
+        build_id=baseline.config.image_tag,
+        promote_version="never",
+        bucket=baseline.bucket.name,
+        database_host=baseline.database.address,
+        database_secret_arn=baseline.database.secret_arn,
+        database_name=DB_NAME,
+        valkey_url=baseline.cache.url if baseline.cache is not None else None,
+        secret_refs=pulumi.Output.json_dumps(refs),
+    )
+    return dict(core_worker_env(p, baseline.plan, endpoints))
 
 
 def readable_secret_arns(p: RolePlacement, baseline: Baseline) -> list[pulumi.Output[str]]:

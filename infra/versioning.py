@@ -32,8 +32,6 @@ DEPLOY_ADDRESS_ENV = "DOCPIPE_TEMPORAL_DEPLOY_ADDRESS"
 IDENTITY = "docpipe-pulumi"
 # Fields whose change means a different version (or deployment): replace, never update in place.
 REPLACE_KEYS = ("address", "namespace", "deploymentName", "buildId")
-CLOUD_RUN_QUIET_MS = 300_000
-CLOUD_RUN_UTILIZATION = 0.75
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError, RPCStatusCode
 
-from infra.versioning import CLOUD_RUN_QUIET_MS, CLOUD_RUN_UTILIZATION, IDENTITY, SCALING_GROUP, VersionSpec
+from infra.versioning import IDENTITY, SCALING_GROUP, VersionSpec
 from workers.versioning import set_current_version
 
 
@@ -56,8 +56,8 @@ def scaling_group(compute: Mapping[str, Any]) -> config_pb2.ComputeConfigScaling
             "initial_count": low,
             "min_count": low,
             "max_count": high,
-            "no_sync_quiet_ms": CLOUD_RUN_QUIET_MS,
-            "utilization_target": CLOUD_RUN_UTILIZATION,
+            "no_sync_quiet_ms": int(compute["scaleDownSeconds"]) * 1000,
+            "utilization_target": float(compute["utilisationTarget"]),
         }
         return config_pb2.ComputeConfigScalingGroup(
             provider=provider_pb2.ComputeProvider(type="gcp-cloud-run", details=_json_payload(details)),

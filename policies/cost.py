@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError
 
 from docpipe.config import DEFAULT_MINUTES_PER_FILE, StackConfig
 from docpipe.cost import Burst, Estimate, PriceBookError, estimate
+from docpipe.worker_env import backends_from_env
 from policies.common import PolicyConfig, read_config, stack_policy, usd
 from policies.placement import Placement, is_placement, owning_placement, placements, unreadable_placements
 from policies.props import decode_user_data, elements, get, items, number
@@ -31,7 +32,7 @@ from policies.resource_types import (
     TEMPORAL_COMPONENT,
     TEMPORAL_NAMESPACE,
 )
-from workers.contract import ROLES, Env
+from workers.contract import ROLES
 
 # Values inside these objects are left to StackConfig (cost_input), which names a bad one in the
 # policy's violation, as it always did.
@@ -152,21 +153,8 @@ def _worker_env(resources: list[PolicyResource], placement: Placement) -> dict[s
 
 
 def _backends(resources: list[PolicyResource], found: list[Placement]) -> dict[str, Any]:
-    env = {p.role: _worker_env(resources, p) for p in found}
-    ext, ana, enr = env.get("extraction", {}), env.get("analysis", {}), env.get("enrichment", {})
-    backends: dict[str, dict[str, Any]] = {"extraction": {}, "analysis": {}, "enrichment": {}}
-    for section, key, value in (
-        ("extraction", "kind", ext.get(Env.EXTRACTION_BACKEND)),
-        ("extraction", "strategy", ext.get(Env.UNSTRUCTURED_STRATEGY)),
-        ("analysis", "kind", ana.get(Env.ANALYSIS_BACKEND)),
-        ("analysis", "provider", ana.get(Env.MODEL_PROVIDER)),
-        ("analysis", "modelId", ana.get(Env.MODEL_ID)),
-        ("enrichment", "kind", enr.get(Env.ENRICHMENT_BACKEND)),
-        ("enrichment", "timeoutSeconds", number(enr.get(Env.ENRICHMENT_TIMEOUT_SECONDS))),
-    ):
-        if value is not None:
-            backends[section][key] = value
-    return backends
+    """`docpipe:backends` read back from the workers' environments (docpipe.worker_env's table)."""
+    return backends_from_env({p.role: _worker_env(resources, p) for p in found})
 
 
 def _baseline(resources: list[PolicyResource]) -> dict[str, Any]:

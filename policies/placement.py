@@ -14,7 +14,9 @@ from typing import Any
 from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 from pydantic import Field
 
-from docpipe.config import DEFAULT_SHUTDOWN_BUFFER_SECONDS, LAMBDA_MAX_TIMEOUT_SECONDS, WORKFLOW_TASK_SECONDS
+from docpipe.targets import lambda_ as lambda_timing
+from docpipe.targets.lambda_ import DEFAULT_SHUTDOWN_BUFFER_SECONDS, WORKFLOW_TASK_SECONDS
+from docpipe.targets.lambda_ import MAX_TIMEOUT_SECONDS as LAMBDA_MAX_TIMEOUT_SECONDS
 from policies.common import PolicyConfig, stack_policy
 from policies.props import UNKNOWN, get, number, plain
 from policies.resource_types import (
@@ -183,19 +185,11 @@ def _descendants(placement: Placement, resources: list[PolicyResource], kind: st
 
 
 def required_timeout(placement: Placement, config: Mapping[str, Any]) -> tuple[float, str]:
-    """Seconds a Lambda worker's timeout must cover, and the sum spelled out."""
+    """Seconds a Lambda worker's timeout must cover, and the sum spelled out (the core's one rule)."""
     buffer = number(placement.sizing.get("shutdownBufferSeconds"))
     if buffer is None:
         buffer = float(config["defaultShutdownBufferSeconds"])
-    if placement.activity_timeout_seconds is None:
-        task = float(config["workflowTaskSeconds"])
-        return task + buffer, f"a workflow task ({task:g} s) plus the worker's shutdown buffer ({buffer:g} s)"
-    activity = placement.activity_timeout_seconds
-    return (
-        activity + buffer,
-        f"the {placement.role} activity timeout ({activity:g} s) plus the worker's shutdown buffer "
-        f"({buffer:g} s)",
-    )
+    return lambda_timing.required_timeout(placement.role, placement.activity_timeout_seconds, buffer)
 
 
 def check_lambda_timeouts(

@@ -12,9 +12,11 @@ from typing import Any
 
 from docpipe.config import StackConfig
 from docpipe.cost.estimate import estimate, price_book_for
-from docpipe.cost.placements import MODELS, right_size, with_traffic
+from docpipe.cost.placements import models, right_size, with_targets, with_traffic
 from docpipe.cost.pricebook import PriceBook
 from docpipe.cost.recommend import Search, recommend
+from docpipe.rules import placement_problems
+from workers.contract import ROLES
 
 RECOMMENDED = "recommended"
 
@@ -35,12 +37,11 @@ def models_at(config: StackConfig, files_per_day: float, prices: PriceBook | Non
     cfg = right_size(with_traffic(config, files_per_day=files_per_day), book)
     search = Search(cfg, book)
     out: list[ModelCost] = []
-    for name, targets in MODELS.items():
-        note = ""
-        allowed = True
-        if targets["storage"] == "cloudrun" and cfg.database.reachability != "public-tls":
-            note = "storage on Cloud Run needs database.reachability public-tls (not the default)"
-            allowed = False
+    for name, targets in models().items():
+        moved = with_targets(cfg, targets)
+        problems = [p.removeprefix("docpipe:") for r in ROLES for p in placement_problems(moved, r)]
+        note = "; ".join(problems)
+        allowed = not problems
         placement: dict[str, str] = {str(r): str(t) for r, t in targets.items()}
         est = estimate(search.plan_for(dict(targets)), book)
         unconfirmed = tuple(p.key for p in est.unconfirmed)
@@ -79,14 +80,14 @@ def log_grid(lo: float = 1, hi: float = 2000, points: int = 40) -> list[float]:
 
 def _model_usd(config: StackConfig, name: str, x: float, book: PriceBook) -> float:
     cfg = right_size(with_traffic(config, files_per_day=x), book)
-    return Search(cfg, book).total(dict(MODELS[name]))
+    return Search(cfg, book).total(dict(models()[name]))
 
 
 def sweep(config: StackConfig, grid: list[float] | None = None, prices: PriceBook | None = None) -> Sweep:
     """Monthly cost of every model over `grid` (files/day), with the crossover points of the fixed models."""
     book = prices.fresh() if prices is not None else price_book_for(config)
     xs = grid or log_grid()
-    usd: dict[str, list[float]] = {name: [] for name in [*MODELS, RECOMMENDED]}
+    usd: dict[str, list[float]] = {name: [] for name in [*models(), RECOMMENDED]}
     placements: list[dict[str, str]] = []
     for x in xs:
         for m in models_at(config, x, book):
@@ -94,7 +95,7 @@ def sweep(config: StackConfig, grid: list[float] | None = None, prices: PriceBoo
             if m.name == RECOMMENDED:
                 placements.append(m.placement)
     crossings: list[tuple[str, str, float, float]] = []
-    names = list(MODELS)
+    names = list(models())
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             for k in range(len(xs) - 1):

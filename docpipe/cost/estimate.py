@@ -8,10 +8,10 @@ from dataclasses import replace
 from docpipe.config import StackConfig
 from docpipe.cost import baseline, external
 from docpipe.cost.load import RoleLoad, role_load
-from docpipe.cost.model import Component, Estimate, num
+from docpipe.cost.model import Component, Estimate, RoleCost, num
 from docpipe.cost.pricebook import PriceBook, load_price_book
-from docpipe.cost.targets import RoleCost, estimator_for
 from docpipe.plan import PlacementPlan, build_plan
+from docpipe.targets import get_target
 from workers.contract import Role
 
 
@@ -43,7 +43,7 @@ def role_costs(plan: PlacementPlan, prices: PriceBook) -> tuple[dict[Role, RoleL
     for p in plan:
         keys = prices.trace()
         try:
-            cost = estimator_for(p.target).estimate(p, loads[p.role], prices)
+            cost = get_target(p.target).estimate(p, loads[p.role], prices)
         finally:
             used = prices.end_trace(keys)
         unconfirmed = tuple(k for k in used if not prices.entries[k].confirmed)
@@ -70,7 +70,7 @@ def free_tier_credit(
         take = min(left, cost.lambda_gb_seconds)
         if take <= 0:
             break
-        rate = prices.get(f"lambda.gbSecond.{placement.lambda_.architecture}")
+        rate = prices.get(f"lambda.gbSecond.{placement.target_unit.architecture(placement.sizing)}")
         credit += take * rate
         parts.append(f"{num(round(take))} GB-s × {num(rate)}")
         left -= take

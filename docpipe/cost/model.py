@@ -144,3 +144,16 @@ class Estimate:
             "unconfirmedPrices": [p.to_dict() for p in self.unconfirmed],
             "pricesUsed": [p.to_dict() for p in self.prices_used if not p.assumption],
         }
+
+
+@dataclass(frozen=True)
+class RoleCost:
+    """A role's compute line, its worst-case hour, and anything the reader must know."""
+
+    component: Component
+    burst: Burst
+    warnings: tuple[str, ...] = ()
+    # Lambda usage summed account-wide for the free tier.
+    lambda_gb_seconds: float = 0.0
+    lambda_requests: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)

@@ -3,15 +3,10 @@
 A role's compute cost depends only on its own target, so each (role, target) is priced once; what
 couples the roles — the NAT gateway (any VPC-attached Lambda needing the internet), the cache (any
 role in the VPC using it) and the account-wide Lambda free tier — is priced per combination.
-Constraints exclude a target for a role before the search, each with its reason:
-
-* Lambda's 15-minute limit: the activity timeout (or 1.5 × its run time) plus the worker's shutdown
-  buffer must fit in 900 s;
-* a waiting limit (`--max-wait`): a target whose cold start exceeds it is out (EC2 0 s, Lambda
-  `assume.lambdaColdStartSeconds`, Cloud Run `assume.cloudRunScaleUpSeconds` unless min instances);
-* storage needs the database, which is private to the VPC: Cloud Run storage needs
-  `database.reachability: public-tls`, so it is out unless the stack says so;
-* a self-hosted Temporal lives in the VPC: Cloud Run (outside AWS) cannot reach it.
+A target is excluded for a role before the search when `docpipe.rules` says the right-sized config
+cannot run it there (Lambda's 15-minute limit, the database or a self-hosted Temporal out of reach,
+a missing `gcp` section …) — the same messages config validation gives — or when its cold start
+exceeds `--max-wait` (each target's `cold_start_seconds`).
 """
 
 from __future__ import annotations
@@ -22,35 +17,28 @@ from typing import Any
 
 import yaml
 
-from docpipe.config import LAMBDA_MAX_TIMEOUT_SECONDS, TARGETS, StackConfig, Target
+from docpipe.config import StackConfig, TargetKey
 from docpipe.cost import baseline, external
 from docpipe.cost.estimate import estimate as full_estimate
 from docpipe.cost.estimate import free_tier_credit, price_book_for
 from docpipe.cost.load import role_load
-from docpipe.cost.model import Estimate, num
-from docpipe.cost.placements import lambda_timeout_needed, right_size, sizing_changes, with_targets
+from docpipe.cost.model import Estimate, RoleCost, num
+from docpipe.cost.placements import models, right_size, sizing_changes, with_targets
 from docpipe.cost.pricebook import PriceBook
-from docpipe.cost.targets import RoleCost, estimator_for
 from docpipe.plan import PlacementPlan, RolePlacement, build_plan
+from docpipe.rules import placement_problems
+from docpipe.targets import get_target, target_keys
 from workers.contract import ROLES, Role
 
 
 def exclusion(
-    config: StackConfig, role: Role, target: Target, prices: PriceBook, max_wait: float | None
+    config: StackConfig, role: Role, target: TargetKey, prices: PriceBook, max_wait: float | None
 ) -> str | None:
     """Why `target` is not allowed for `role`, or None."""
-    if target == "lambda" and role != "workflow":
-        needed = lambda_timeout_needed(config, role)
-        if needed > LAMBDA_MAX_TIMEOUT_SECONDS:
-            return (
-                f"Lambda's {LAMBDA_MAX_TIMEOUT_SECONDS} s limit: the activity needs {needed} s "
-                "(activity timeout or 1.5 × run time, plus the shutdown buffer)"
-            )
-    if target == "cloudrun":
-        if role == "storage" and config.database.reachability != "public-tls":
-            return "storage needs the database, which is private to the VPC (database.reachability vpc-only)"
-        if config.temporal.mode == "self-hosted":
-            return "a self-hosted Temporal runs inside the AWS VPC, which Cloud Run cannot reach"
+    moved = with_targets(config, {role: target})
+    problems = placement_problems(moved, role)
+    if problems:
+        return "; ".join(p.removeprefix("docpipe:") for p in problems)
     if max_wait is not None:
         cold = cold_start_seconds(config, role, target, prices)
         if cold > max_wait:
@@ -58,23 +46,14 @@ def exclusion(
     return None
 
 
-def cold_start_seconds(config: StackConfig, role: Role, target: Target, prices: PriceBook) -> float:
-    if target == "ec2":
-        return 0.0
-    if target == "lambda":
-        return (
-            0.0
-            if config.activities[role].lambda_.provisioned_concurrency
-            else prices.get("assume.lambdaColdStartSeconds")
-        )
-    return (
-        0.0 if config.activities[role].cloudrun.min_instances else prices.get("assume.cloudRunScaleUpSeconds")
-    )
+def cold_start_seconds(config: StackConfig, role: Role, target: TargetKey, prices: PriceBook) -> float:
+    unit = get_target(target)
+    return unit.cold_start_seconds(unit.sizing(config.activities[role]), prices)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    targets: dict[Role, Target]
+    targets: dict[Role, TargetKey]
     total_usd: float
 
     def label(self) -> str:
@@ -121,17 +100,18 @@ class Search:
         self.config = config
         self.prices = prices
         self.free_tier = free_tier
-        uniform = {t: build_plan(with_targets(config, dict.fromkeys(ROLES, t))) for t in TARGETS}
-        self.placements: dict[tuple[Role, Target], RolePlacement] = {
-            (r, t): uniform[t][r] for r in ROLES for t in TARGETS
+        keys = target_keys()
+        uniform = {t: build_plan(with_targets(config, dict.fromkeys(ROLES, t))) for t in keys}
+        self.placements: dict[tuple[Role, TargetKey], RolePlacement] = {
+            (r, t): uniform[t][r] for r in ROLES for t in keys
         }
         self.loads = {r: role_load(r, config.traffic, prices) for r in ROLES}
-        self.role_costs: dict[tuple[Role, Target], RoleCost] = {
-            (r, t): estimator_for(t).estimate(self.placements[(r, t)], self.loads[r], prices)
+        self.role_costs: dict[tuple[Role, TargetKey], RoleCost] = {
+            (r, t): get_target(t).estimate(self.placements[(r, t)], self.loads[r], prices)
             for r in ROLES
-            for t in TARGETS
+            for t in keys
         }
-        any_plan = uniform["ec2"]
+        any_plan = uniform[keys[0]]
         fixed = [
             baseline.database(any_plan, prices),
             baseline.temporal(any_plan, self.loads, prices),
@@ -143,13 +123,13 @@ class Search:
         self.fixed_usd = sum(c.usd for c in fixed if c is not None)
         self._coupled: dict[tuple[frozenset[Role], bool], float] = {}
 
-    def plan_for(self, targets: dict[Role, Target]) -> PlacementPlan:
+    def plan_for(self, targets: dict[Role, TargetKey]) -> PlacementPlan:
         return PlacementPlan(
             config=with_targets(self.config, targets),
             roles={r: self.placements[(r, targets[r])] for r in ROLES},
         )
 
-    def total(self, targets: dict[Role, Target]) -> float:
+    def total(self, targets: dict[Role, TargetKey]) -> float:
         nat_roles = frozenset(r for r in ROLES if self.placements[(r, targets[r])].needs_nat)
         cached = any(self.placements[(r, targets[r])].uses_cache for r in ROLES)
         key = (nat_roles, cached)
@@ -177,10 +157,10 @@ def recommend(
     book = prices.fresh() if prices is not None else price_book_for(config)
     sized = right_size(config, book) if size_to_load else config
     excluded: dict[str, str] = {}
-    allowed: dict[Role, list[Target]] = {}
+    allowed: dict[Role, list[TargetKey]] = {}
     for role in ROLES:
         allowed[role] = []
-        for target in TARGETS:
+        for target in target_keys():
             why = exclusion(sized, role, target, book, max_wait)
             if why is None:
                 allowed[role].append(target)
@@ -213,25 +193,23 @@ def recommend(
     )
 
 
-def _fixed_models(search: Search, allowed: dict[Role, list[Target]]) -> dict[str, float]:
-    from docpipe.cost.placements import MODELS
-
+def _fixed_models(search: Search, allowed: dict[Role, list[TargetKey]]) -> dict[str, float]:
     out: dict[str, float] = {}
-    for name, targets in MODELS.items():
+    for name, targets in models().items():
         if all(targets[r] in allowed[r] for r in ROLES):
             out[name] = search.total(dict(targets))
     return out
 
 
 def _reasons(
-    search: Search, best: Candidate, allowed: dict[Role, list[Target]], excluded: dict[str, str]
+    search: Search, best: Candidate, allowed: dict[Role, list[TargetKey]], excluded: dict[str, str]
 ) -> list[str]:
     reasons: list[str] = []
     for role in ROLES:
         chosen = best.targets[role]
         own = search.role_costs[(role, chosen)].component.usd
         alts: list[str] = []
-        for target in TARGETS:
+        for target in target_keys():
             if target == chosen:
                 continue
             key = f"{role}={target}"
@@ -249,7 +227,7 @@ def _reasons(
     return reasons
 
 
-def stack_yaml(original: StackConfig, sized: StackConfig, targets: dict[Role, Target]) -> str:
+def stack_yaml(original: StackConfig, sized: StackConfig, targets: dict[Role, TargetKey]) -> str:
     """The `docpipe:activities` block to paste into Pulumi.<stack>.yaml."""
     activities: dict[str, Any] = {}
     for role in ROLES:

@@ -4,16 +4,9 @@ Each document runs the pipeline the workflow runs — a workflow task, extractio
 analysis, a workflow task, (enrichment and a workflow task for the enriched share), storage and a
 last workflow task — and every task goes to its role's capacity model:
 
-* **ec2**: `desiredCapacity × assume.ec2TasksPerInstance` fixed slots; tasks queue FIFO. Cost is
-  fixed (instance-hours).
-* **cloudrun**: instances start `assume.cloudRunScaleUpSeconds` after a task finds no free slot
-  (up to `maxInstances`); an instance idle for the cooldown (90 s) is stopped (down to
-  `minInstances`). Billed: busy time ÷ (slots × target utilisation) plus the time the pool is up with
-  nothing running — the same rule as the closed form.
-* **lambda**: a task that finds no idle invocation starts one (up to the reserved concurrency); it
-  polls after `assume.lambdaColdStartSeconds`, one task at a time, until `timeout − shutdown buffer`,
-  and is billed the whole timeout. A task that cannot finish before the polling deadline is cut and
-  retried (Temporal retry, 1 s backoff).
+Each role's pool is its target's capacity model (`Target.simulator`, e.g. the Lambda pool in
+`docpipe.targets.lambda_`: invocations that poll until the deadline and are billed for their whole
+timeout; the Cloud Run pool: instances that start on demand and stay for `scaleDownSeconds`).
 
 Arrivals: `steady` (Poisson), `diurnal` (Poisson, rate 0.2×–1.8× the mean over the day) or `bursty`
 (batches of ~10 files on the diurnal curve). Task times vary ±25% around `minutesPerFile`. The same
@@ -22,312 +15,23 @@ seed always gives the same result.
 
 from __future__ import annotations
 
-import heapq
 import math
 import random
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from docpipe.config import StackConfig
 from docpipe.cost.estimate import estimate, price_book_for
+from docpipe.cost.events import Clock, Doc, Pool, Task
 from docpipe.cost.load import days_per_month
 from docpipe.cost.model import Estimate
 from docpipe.cost.pricebook import PriceBook
-from docpipe.plan import PlacementPlan, RolePlacement, build_plan
+from docpipe.plan import PlacementPlan, build_plan
 from workers.contract import ROLES, Role
 
 DAY = 86400.0
 JITTER = 0.25
 BATCH_MEAN = 10
-RETRY_BACKOFF = 1.0
-
-
-class Clock:
-    """The event queue: callbacks at times, run in time order (ties in scheduling order)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self._heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
-        self._seq = 0
-
-    def at(self, when: float, fn: Callable[..., None], *args: Any) -> None:
-        heapq.heappush(self._heap, (when, self._seq, fn, args))
-        self._seq += 1
-
-    def run(self) -> None:
-        while self._heap:
-            when, _, fn, args = heapq.heappop(self._heap)
-            self.now = when
-            fn(*args)
-
-
-@dataclass
-class Task:
-    doc: Doc
-    role: Role
-    duration: float
-    submitted: float
-    started: float | None = None
-    attempts: int = 0
-
-
-@dataclass
-class Doc:
-    arrived: float
-    stages: list[Role]
-    step: int = 0
-    done: float | None = None
-
-
-@dataclass
-class RoleStats:
-    waits: list[float] = field(default_factory=list)
-    backlog_peak: int = 0
-    tasks: int = 0
-    retries: int = 0
-    busy_seconds: float = 0.0
-    cost_usd: float = 0.0
-    detail: dict[str, float] = field(default_factory=dict)
-
-
-class Pool:
-    """A role's capacity model. `submit` hands it a task; it calls `on_done(task)` when finished."""
-
-    def __init__(self, clock: Clock, placement: RolePlacement, on_done: Callable[[Task], None]) -> None:
-        self.clock = clock
-        self.placement = placement
-        self.on_done = on_done
-        self.queue: deque[Task] = deque()
-        self.stats = RoleStats()
-
-    def submit(self, task: Task) -> None:
-        self.queue.append(task)
-        self.dispatch()
-        self.stats.backlog_peak = max(self.stats.backlog_peak, len(self.queue))
-
-    def dispatch(self) -> None:
-        raise NotImplementedError
-
-    def _started(self, task: Task) -> None:
-        now = self.clock.now
-        if task.started is None:
-            task.started = now
-            self.stats.waits.append(now - task.submitted)
-        task.attempts += 1
-
-    def finish(self, elapsed: float) -> None:
-        """Close the books at `elapsed` seconds (cost of the simulated period)."""
-
-
-class Ec2Pool(Pool):
-    def __init__(self, clock: Clock, placement: RolePlacement, on_done: Callable[[Task], None], slots: int):
-        super().__init__(clock, placement, on_done)
-        self.slots = slots
-        self.busy = 0
-
-    def dispatch(self) -> None:
-        while self.queue and self.busy < self.slots:
-            task = self.queue.popleft()
-            self.busy += 1
-            self._started(task)
-            self.clock.at(self.clock.now + task.duration, self._finish, task)
-
-    def _finish(self, task: Task) -> None:
-        self.busy -= 1
-        self.stats.busy_seconds += task.duration
-        self.on_done(task)
-        self.dispatch()
-
-
-@dataclass
-class _Instance:
-    ready: bool = False
-    busy: int = 0
-    token: int = 0
-
-
-class CloudRunPool(Pool):
-    def __init__(
-        self,
-        clock: Clock,
-        placement: RolePlacement,
-        on_done: Callable[[Task], None],
-        scale_up: float,
-        cooldown: float,
-    ):
-        super().__init__(clock, placement, on_done)
-        s = placement.cloudrun
-        self.slots = s.cpu
-        self.max = s.max_instances
-        self.min = s.min_instances
-        self.scale_up = scale_up
-        self.cooldown = cooldown
-        self.instances: list[_Instance] = [_Instance(ready=True) for _ in range(self.min)]
-        self.running = 0
-        self.idle_alive = 0.0
-        self._last = 0.0
-        self.bursts = 0
-
-    def _account(self) -> None:
-        now = self.clock.now
-        if self.running == 0 and any(i.ready for i in self.instances):
-            self.idle_alive += now - self._last
-        self._last = now
-
-    def dispatch(self) -> None:
-        self._account()
-        for inst in self.instances:
-            while self.queue and inst.ready and inst.busy < self.slots:
-                task = self.queue.popleft()
-                inst.busy += 1
-                inst.token += 1
-                self.running += 1
-                self._started(task)
-                self.clock.at(self.clock.now + task.duration, self._finish, inst, task)
-        if not self.queue:
-            return
-        starting = sum(1 for i in self.instances if not i.ready)
-        want = math.ceil(len(self.queue) / self.slots) - starting
-        room = self.max - len(self.instances)
-        for _ in range(max(0, min(want, room))):
-            if not self.instances:
-                self.bursts += 1
-            inst = _Instance()
-            self.instances.append(inst)
-            self.clock.at(self.clock.now + self.scale_up, self._ready, inst)
-
-    def _ready(self, inst: _Instance) -> None:
-        self._account()
-        inst.ready = True
-        self.dispatch()
-        if inst.busy == 0:
-            self._idle(inst)
-
-    def _idle(self, inst: _Instance) -> None:
-        inst.token += 1
-        self.clock.at(self.clock.now + self.cooldown, self._scale_in, inst, inst.token)
-
-    def _finish(self, inst: _Instance, task: Task) -> None:
-        self._account()
-        inst.busy -= 1
-        self.running -= 1
-        self.stats.busy_seconds += task.duration
-        self.on_done(task)
-        self.dispatch()
-        if inst.busy == 0:
-            self._idle(inst)
-
-    def _scale_in(self, inst: _Instance, token: int) -> None:
-        if inst.busy or inst.token != token or inst not in self.instances or len(self.instances) <= self.min:
-            return
-        self._account()
-        self.instances.remove(inst)
-
-    def instance_seconds(self, elapsed: float, utilisation: float) -> float:
-        busy = self.stats.busy_seconds / (self.slots * utilisation)
-        return max(self.min * elapsed, busy + self.idle_alive)
-
-
-@dataclass
-class _Invocation:
-    poll_end: float
-    ready: bool = False
-    busy: bool = False
-    idle_since: float = 0.0
-    alive: bool = True
-
-
-class LambdaPool(Pool):
-    def __init__(
-        self,
-        clock: Clock,
-        placement: RolePlacement,
-        on_done: Callable[[Task], None],
-        cold_start: float,
-        concurrency: int,
-    ):
-        super().__init__(clock, placement, on_done)
-        s = placement.lambda_
-        self.billed = float(s.timeout_seconds)
-        self.poll = self.billed - s.shutdown_buffer_seconds
-        self.cold_start = cold_start
-        self.concurrency = concurrency
-        self.live = 0  # started and not yet at their deadline (counts against concurrency)
-        self.starting = 0
-        self.idle: deque[_Invocation] = deque()  # idle pollers, longest-waiting first
-        self.invocations = 0
-
-    def _pop_idle(self) -> _Invocation | None:
-        now = self.clock.now
-        while self.idle:
-            inv = self.idle.popleft()
-            if inv.alive and not inv.busy and now < inv.poll_end:
-                return inv
-        return None
-
-    def dispatch(self) -> None:
-        while self.queue:
-            inv = self._pop_idle()  # the longest-waiting poller gets the task
-            if inv is None:
-                break
-            self._assign(inv, self.queue.popleft())
-        if not self.queue:
-            return
-        want = len(self.queue) - self.starting
-        room = self.concurrency - self.live
-        for _ in range(max(0, min(want, room))):
-            self._invoke()
-
-    def _invoke(self) -> None:
-        now = self.clock.now
-        ready_at = now + self.cold_start
-        inv = _Invocation(poll_end=ready_at + self.poll)
-        self.live += 1
-        self.starting += 1
-        self.invocations += 1
-        self.clock.at(ready_at, self._ready, inv)
-        self.clock.at(inv.poll_end, self._poll_end, inv)
-        self.clock.at(ready_at + self.billed, self._end, inv)
-
-    def _idle(self, inv: _Invocation) -> None:
-        inv.busy = False
-        inv.idle_since = self.clock.now
-        self.idle.append(inv)
-
-    def _ready(self, inv: _Invocation) -> None:
-        inv.ready = True
-        self.starting -= 1
-        self._idle(inv)
-        self.dispatch()
-
-    def _assign(self, inv: _Invocation, task: Task) -> None:
-        now = self.clock.now
-        inv.busy = True
-        self._started(task)
-        if now + task.duration > inv.poll_end:
-            self.clock.at(inv.poll_end, self._cut, inv, task)
-        else:
-            self.clock.at(now + task.duration, self._finish, inv, task)
-
-    def _finish(self, inv: _Invocation, task: Task) -> None:
-        self._idle(inv)
-        self.stats.busy_seconds += task.duration
-        self.on_done(task)
-        self.dispatch()
-
-    def _cut(self, inv: _Invocation, task: Task) -> None:
-        inv.busy = False
-        self.stats.retries += 1
-        self.clock.at(self.clock.now + RETRY_BACKOFF, self.submit, task)
-
-    def _poll_end(self, inv: _Invocation) -> None:
-        inv.alive = False
-
-    def _end(self, inv: _Invocation) -> None:
-        self.live -= 1
-        self.dispatch()
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -474,27 +178,7 @@ def simulate(
         return traffic.minutes(role) * 60
 
     means = {r: mean_seconds(r) for r in ROLES}
-    pools: dict[Role, Pool] = {}
-    for p in plan:
-        if p.target == "ec2":
-            slots = int(p.ec2.desired_capacity * book.get("assume.ec2TasksPerInstance"))
-            pools[p.role] = Ec2Pool(clock, p, advance, slots)
-        elif p.target == "cloudrun":
-            pools[p.role] = CloudRunPool(
-                clock,
-                p,
-                advance,
-                book.get("assume.cloudRunScaleUpSeconds"),
-                book.get("assume.cloudRunCooldownSeconds"),
-            )
-        else:
-            s = p.lambda_
-            conc = (
-                s.reserved_concurrency
-                if s.reserved_concurrency is not None
-                else int(book.get("assume.lambdaAccountConcurrency"))
-            )
-            pools[p.role] = LambdaPool(clock, p, advance, book.get("assume.lambdaColdStartSeconds"), conc)
+    pools: dict[Role, Pool] = {p.role: p.target_unit.simulator(clock, p, advance, book) for p in plan}
 
     def submit(doc: Doc) -> None:
         role = doc.stages[doc.step]
@@ -515,25 +199,8 @@ def simulate(
     results: list[RoleResult] = []
     for p in plan:
         pool = pools[p.role]
-        detail: dict[str, float] = {}
-        if isinstance(pool, Ec2Pool):
-            cost = closed.role_compute_usd(p.role) / scale  # fixed: the same instance-hours
-        elif isinstance(pool, CloudRunPool):
-            cr = p.cloudrun
-            inst_s = pool.instance_seconds(elapsed, book.get("assume.cloudRunTargetUtilisation"))
-            per_s = cr.cpu * book.get("cloudrun.workerPool.vcpuSecond") + cr.memory_mib / 1024 * book.get(
-                "cloudrun.workerPool.gibSecond"
-            )
-            cost = inst_s * per_s
-            detail = {"instanceSeconds": inst_s * scale, "bursts": pool.bursts * scale}
-        else:
-            assert isinstance(pool, LambdaPool)
-            lam = p.lambda_
-            gb_rate = book.get(f"lambda.gbSecond.{lam.architecture}")
-            cost = pool.invocations * (
-                pool.billed * lam.memory_mb / 1024 * gb_rate + book.get("lambda.requestsPerMillion") / 1e6
-            )
-            detail = {"invocations": pool.invocations * scale}
+        cost, figures = pool.cost(elapsed, book, closed)
+        detail = {k: v * scale for k, v in figures.items()}
         st = pool.stats
         results.append(
             RoleResult(

@@ -12,7 +12,6 @@ only VPC-attached roles do: the plan's `uses_cache`).
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import socket
 from collections.abc import Mapping
@@ -20,8 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from docpipe.config import StackConfig
-from docpipe.plan import PlacementPlan, RolePlacement
+from docpipe.config import Backends, StackConfig
+from docpipe.plan import PlacementPlan, RolePlacement, backend_label
+from docpipe.worker_env import Endpoints as WorkerEndpoints
+from docpipe.worker_env import worker_env
 from workers.contract import DEFAULT_BUILD_ID, Env
 
 # Variables the local realizer owns: a user's own values would point workers elsewhere.
@@ -118,60 +119,32 @@ def _analysis_fallback(config: StackConfig, env: Mapping[str, str]) -> str | Non
     return None
 
 
-def _role_backend(
-    p: RolePlacement, config: StackConfig, env: Mapping[str, str], offline: bool
-) -> tuple[str | None, dict[str, str], str | None]:
-    """(backend run locally, its env vars, why it fell back) for one role."""
+def _fallback(p: RolePlacement, config: StackConfig, env: Mapping[str, str], offline: bool) -> str | None:
+    """Why the stack's backend for `p.role` cannot run on this machine (None when it can)."""
     b = config.backends
-    why: str | None = None
-    if p.role == "extraction":
-        kind: str = b.extraction.kind
-        if kind == "unstructured-api":
-            why = "--offline" if offline else _missing(env, Env.UNSTRUCTURED_API_KEY)
-            if why is None:
-                return (
-                    kind,
-                    {
-                        Env.EXTRACTION_BACKEND: kind,
-                        Env.UNSTRUCTURED_API_URL: env.get(Env.UNSTRUCTURED_API_URL)
-                        or b.extraction.server_url,
-                        Env.UNSTRUCTURED_STRATEGY: b.extraction.strategy,
-                        Env.UNSTRUCTURED_SPLIT_PDF_PAGE: str(b.extraction.split_pdf_page).lower(),
-                    },
-                    None,
-                )
-        return "local", {Env.EXTRACTION_BACKEND: "local"}, why
-    if p.role == "analysis":
-        common = {Env.MAX_CONCURRENT_MODEL_CALLS: str(b.analysis.max_concurrent_calls)}
-        if b.analysis.kind == "strands":
-            why = "--offline" if offline else _analysis_fallback(config, env)
-            if why is None:
-                out = {
-                    **common,
-                    Env.ANALYSIS_BACKEND: "strands",
-                    Env.MODEL_PROVIDER: b.analysis.provider,
-                    Env.OLLAMA_HOST: env.get(Env.OLLAMA_HOST) or b.analysis.ollama_host,
-                }
-                if b.analysis.model_id:
-                    out[Env.MODEL_ID] = b.analysis.model_id
-                region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-                if b.analysis.provider == "bedrock" and not region:
-                    out["AWS_REGION"] = config.aws_region
-                return f"strands/{b.analysis.provider}", out, None
-        return "heuristic", {**common, Env.ANALYSIS_BACKEND: "heuristic"}, why
-    if p.role == "enrichment":
-        common = {
-            Env.ENRICHMENT_TIMEOUT_SECONDS: str(b.enrichment.timeout_seconds),
-            Env.MAX_CONCURRENT_SANDBOXES: str(b.enrichment.max_concurrent_sandboxes),
-        }
-        if b.enrichment.kind == "e2b":
-            why = "--offline" if offline else _missing(env, Env.E2B_API_KEY)
-            if why is None:
-                return "e2b", {**common, Env.ENRICHMENT_BACKEND: "e2b"}, None
-        return "local-sandbox", {**common, Env.ENRICHMENT_BACKEND: "local-sandbox"}, why
-    if p.role == "storage":
-        return "postgres", {}, None
-    return None, {}, None
+    if p.role == "extraction" and b.extraction.kind == "unstructured-api":
+        return "--offline" if offline else _missing(env, Env.UNSTRUCTURED_API_KEY)
+    if p.role == "analysis" and b.analysis.kind == "strands":
+        return "--offline" if offline else _analysis_fallback(config, env)
+    if p.role == "enrichment" and b.enrichment.kind == "e2b":
+        return "--offline" if offline else _missing(env, Env.E2B_API_KEY)
+    return None
+
+
+# The offline counterpart of each hosted backend.
+OFFLINE_BACKENDS: dict[str, tuple[str, str]] = {
+    "extraction": ("extraction", "local"),
+    "analysis": ("analysis", "heuristic"),
+    "enrichment": ("enrichment", "local-sandbox"),
+}
+
+
+def _local_backends(p: RolePlacement, config: StackConfig, why: str | None) -> Backends:
+    if why is None or p.role not in OFFLINE_BACKENDS:
+        return config.backends
+    section, kind = OFFLINE_BACKENDS[p.role]
+    changed = getattr(config.backends, section).model_copy(update={"kind": kind})
+    return config.backends.model_copy(update={section: changed})
 
 
 def realize(
@@ -183,38 +156,49 @@ def realize(
     build_id: str = DEFAULT_BUILD_ID,
     grace_seconds: float = LOCAL_GRACE_SECONDS,
 ) -> list[LocalRole]:
-    """One LocalRole per role of the plan, in pipeline order."""
+    """One LocalRole per role of the plan, in pipeline order (environments from docpipe.worker_env)."""
     src = os.environ if env is None else env
     out = []
     for p in plan:
-        backend, backend_env, why = _role_backend(p, plan.config, src, offline)
-        role_env = {
-            "TEMPORAL_ADDRESS": endpoints.temporal_address,
-            "TEMPORAL_NAMESPACE": endpoints.namespace,
-            Env.ROLE: p.role,
-            Env.STACK: plan.stack,
-            Env.BUILD_ID: build_id,
-            Env.DEPLOYMENT_NAME: p.deployment_name,
-            Env.SHUTDOWN_GRACE_SECONDS: f"{grace_seconds:g}",
-            Env.PAYLOAD_DIR: str(endpoints.payload_dir),
-            **backend_env,
-        }
-        # Whoever starts workflows passes the stack's activity timeouts on (the dev client reads
-        # them from the workflow role's settings, as `docpipe submit` does from its environment).
-        role_env[Env.STAGE_TIMEOUTS] = json.dumps(plan.stage_timeouts(), sort_keys=True)
+        why = _fallback(p, plan.config, src, offline)
+        backends = _local_backends(p, plan.config, why)
+        extra: dict[str, str] = {Env.SHUTDOWN_GRACE_SECONDS: f"{grace_seconds:g}"}
+        # Addresses the user points at (a local Unstructured API, an Ollama elsewhere) win.
+        for name in (Env.UNSTRUCTURED_API_URL, Env.OLLAMA_HOST):
+            if src.get(name):
+                extra[name] = src[name]
+        if (
+            backends.analysis.kind == "strands"
+            and backends.analysis.provider == "bedrock"
+            and p.role == "analysis"
+        ):
+            if not (src.get("AWS_REGION") or src.get("AWS_DEFAULT_REGION")):
+                extra["AWS_REGION"] = plan.config.aws_region
         if endpoints.temporal_profile is not None:
-            role_env["TEMPORAL_CONFIG_FILE"] = str(endpoints.temporal_profile)
-        if p.activity_timeout_seconds is not None:
-            role_env[Env.ACTIVITY_TIMEOUT_SECONDS] = str(p.activity_timeout_seconds)
-        if p.role == "storage":
-            role_env[Env.DATABASE_URL] = endpoints.database_url
-        elif p.role != "workflow" and endpoints.valkey_url:
-            role_env[Env.VALKEY_URL] = endpoints.valkey_url
+            extra["TEMPORAL_CONFIG_FILE"] = str(endpoints.temporal_profile)
+        # On a laptop there is no VPC boundary: every activity role reaches the local Valkey.
+        if p.role != "workflow" and endpoints.valkey_url:
+            extra[Env.VALKEY_URL] = endpoints.valkey_url
+        role_env = worker_env(
+            p,
+            plan,
+            WorkerEndpoints(
+                temporal_address=endpoints.temporal_address,
+                temporal_namespace=endpoints.namespace,
+                build_id=build_id,
+                payload_dir=str(endpoints.payload_dir),
+                database_url=endpoints.database_url,
+                extra=extra,
+            ),
+            backends=backends,
+            target_runtime=False,
+        )
+        backend = backend_label(p.role, backends)
         stack_backend = p.backend
         fallback = None
         if why is not None:
             fallback = f"{p.role}: stack backend {stack_backend}, but {why} → {backend} (offline)"
             if why == "--offline":
                 fallback = f"{p.role}: --offline → {backend} instead of {stack_backend}"
-        out.append(LocalRole(p.role, p.target, backend, stack_backend, role_env, fallback))
+        out.append(LocalRole(p.role, p.target, backend, stack_backend, dict(role_env), fallback))
     return out

@@ -36,11 +36,7 @@ PLATFORMS: dict[str, str] = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
 
 def role_architecture(plan: PlacementPlan, role: str) -> Architecture:
     placement = plan.roles[role]  # type: ignore[index]
-    if placement.target == "cloudrun":
-        return "x86_64"  # Cloud Run runs linux/amd64 images only
-    if placement.target == "ec2":
-        return placement.ec2.architecture
-    return placement.lambda_.architecture
+    return placement.target_unit.architecture(placement.sizing)
 
 
 def required_architectures(plan: PlacementPlan) -> list[Architecture]:
@@ -55,7 +51,9 @@ def uses_cache(plan: PlacementPlan) -> bool:
 def gcp_secret_names(plan: PlacementPlan) -> set[str]:
     """Secrets the Cloud Run roles read from Secret Manager."""
     names: set[str] = set()
-    for p in plan.on("cloudrun"):
+    for p in plan:
+        if p.target_unit.cloud != "gcp":
+            continue
         names.update(p.secrets)
         if plan.config.temporal.mode != "self-hosted":
             names.add("temporalApiKey")
@@ -66,7 +64,7 @@ def gcp_secret_names(plan: PlacementPlan) -> set[str]:
 class Baseline:
     """What the placements build on."""
 
-    config: StackConfig
+    plan: PlacementPlan
     network: Network
     database: Database
     cache: Cache | None
@@ -77,6 +75,10 @@ class Baseline:
     secrets: Secrets
     gcp_provider: gcp.Provider | None
     lambda_sg_id: pulumi.Output[str]
+
+    @property
+    def config(self) -> StackConfig:
+        return self.plan.config
 
     def image_ref(self, arch: Architecture, cloud: str = "aws") -> pulumi.Output[str]:
         image = self.images[arch]
@@ -144,7 +146,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         opts=child(network),
     )
     baseline = Baseline(
-        config=config,
+        plan=plan,
         network=network,
         database=database,
         cache=cache,

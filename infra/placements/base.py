@@ -4,7 +4,8 @@ A placement takes one role's plan entry and the baseline, declares that role's c
 `pulumi.ComponentResource` (type `docpipe:placement:<Target>`, name `<role>-<target>`, every child
 parented to it and named from it) and returns its outputs. Because names derive from role and
 target, flipping a role's target replaces exactly one component and its children; nothing else.
-Adding a target is a new module, a line in `PLACEMENTS` and tests.
+Adding a target is a core module (docpipe/targets/), a module here and tests; both register
+themselves.
 """
 
 from __future__ import annotations
@@ -62,11 +63,25 @@ class Placement(pulumi.ComponentResource):
 
 
 def registry() -> dict[str, type[Placement]]:
-    from infra.placements.cloudrun import CloudRunPlacement
-    from infra.placements.ec2 import Ec2Placement
-    from infra.placements.lambda_ import LambdaPlacement
+    """The Pulumi half of every target: the Placement subclass of each module in this package."""
+    import importlib
+    import pkgutil
 
-    return {cls.target: cls for cls in (Ec2Placement, CloudRunPlacement, LambdaPlacement)}
+    import infra.placements as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name != "base":
+            importlib.import_module(f"{package.__name__}.{module.name}")
+    return {cls.target: cls for cls in _subclasses(Placement)}  # type: ignore[type-abstract]
+
+
+def _subclasses(cls: type[Placement]) -> list[type[Placement]]:
+    found: list[type[Placement]] = []
+    for sub in cls.__subclasses__():
+        if "target" in sub.__dict__:
+            found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
 
 
 def placement_for(target: str) -> type[Placement]:
@@ -74,5 +89,8 @@ def placement_for(target: str) -> type[Placement]:
     found = registry().get(target)
     if found is None:
         valid = ", ".join(sorted(registry()))
-        raise KeyError(f"unknown placement target {target!r}; valid targets: {valid}")
+        raise KeyError(
+            f"target {target!r} has no Pulumi placement (infra/placements/<target>.py); targets the "
+            f"program can deploy: {valid}"
+        )
     return found

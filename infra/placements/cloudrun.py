@@ -16,6 +16,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from docpipe.plan import RolePlacement
+from docpipe.targets.cloudrun import TARGET as CLOUD_RUN
 from infra.baseline import Baseline
 from infra.common import policy_document, statement
 from infra.env import SECRET_ENV, readable_secret_arns, secret_names, worker_env
@@ -30,7 +31,7 @@ class CloudRunPlacement(Placement):
     serverless = True
 
     def declare(self, placement: RolePlacement, baseline: Baseline) -> dict[str, Any]:
-        sizing = placement.cloudrun
+        sizing = CLOUD_RUN.sizing(placement)
         config = baseline.config
         gcp_config = config.gcp
         provider = baseline.gcp_provider
@@ -147,8 +148,8 @@ class CloudRunPlacement(Placement):
             "region": gcp_config.region,
             "workerPool": pool_name,
             "serviceAccount": controller.email,
-            "minInstances": sizing.min_instances,
-            "maxInstances": sizing.max_instances,
+            # The scaler's settings, as the plan declares them (and the cost model prices them).
+            **{k: v for k, v in placement.runtime().items() if k != "shutdownGraceSeconds"},
         }
         return {
             "target": self.target,

@@ -16,13 +16,13 @@ import pulumi
 import pulumi_aws as aws
 
 from docpipe.plan import RolePlacement
+from docpipe.targets.ec2 import STOP_TIMEOUT_SECONDS
+from docpipe.targets.ec2 import TARGET as EC2
 from infra.baseline import Baseline
 from infra.baseline.temporal import instance_ami
 from infra.common import assume_role_policy, policy_document, statement, tags
 from infra.env import readable_secret_arns, worker_env
 from infra.placements.base import Placement
-
-DRAIN_SECONDS = 60
 
 
 class Ec2Placement(Placement):
@@ -32,7 +32,7 @@ class Ec2Placement(Placement):
     type_token = "docpipe:placement:Ec2"
 
     def declare(self, placement: RolePlacement, baseline: Baseline) -> dict[str, Any]:
-        sizing = placement.ec2
+        sizing = EC2.sizing(placement)
         stack = baseline.config.stack
         sg = aws.ec2.SecurityGroup(
             self.child_name("sg"),
@@ -139,7 +139,10 @@ class Ec2Placement(Placement):
 
 
 def _user_data(role: str, image: str, log_group: str, env: dict[str, Any], region: str) -> str:
-    """Boot script: pull the image and run the role's worker; Docker stops it with a drain window."""
+    """Boot script: pull the image and run the role's worker; Docker stops it with a drain window.
+
+    The worker's own drain grace comes with its environment (docpipe.targets.ec2).
+    """
     env_file = "\n".join(f"{k}={v}" for k, v in sorted(env.items()))
     registry = image.split("/", 1)[0]
     script = f"""#!/bin/bash
@@ -151,8 +154,8 @@ cat > /etc/docpipe.env <<'EOF'
 EOF
 aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}
 docker run -d --restart=always --name docpipe-{role} --env-file /etc/docpipe.env \\
-  --stop-timeout {DRAIN_SECONDS} --log-driver=awslogs \\
+  --stop-timeout {STOP_TIMEOUT_SECONDS} --log-driver=awslogs \\
   --log-opt awslogs-region={region} --log-opt awslogs-group={shlex.quote(log_group)} \\
-  {shlex.quote(image)} docpipe worker {role} --grace {DRAIN_SECONDS - 5}
+  {shlex.quote(image)} docpipe worker {role}
 """
     return base64.b64encode(script.encode()).decode()

@@ -18,6 +18,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from docpipe.plan import RolePlacement
+from docpipe.targets.lambda_ import TARGET as LAMBDA
 from infra.baseline import Baseline
 from infra.common import as_secret, assume_role_policy, policy_document, statement, tags
 from infra.env import readable_secret_arns, worker_env
@@ -50,7 +51,7 @@ class LambdaPlacement(Placement):
     serverless = True
 
     def declare(self, placement: RolePlacement, baseline: Baseline) -> dict[str, Any]:
-        sizing = placement.lambda_
+        sizing = LAMBDA.sizing(placement)
         stack = baseline.config.stack
         logs = aws.cloudwatch.LogGroup(
             self.child_name("logs"),

@@ -116,7 +116,7 @@ def test_tier_moves_unpinned_roles_and_keeps_pinned_ones() -> None:
 
 def test_sizing_override_merges_into_preset() -> None:
     config, _ = load_stack("dev", ROOT, ["activities.extraction.cloudrun.maxInstances=7"])
-    sizing = config.activities.extraction.cloudrun
+    sizing = config.activities.extraction.sizing_for("cloudrun")
     assert sizing.max_instances == 7
     assert sizing.memory_mib == preset_activities("low")["extraction"]["cloudrun"]["memoryMib"]
 

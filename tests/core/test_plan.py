@@ -27,7 +27,7 @@ def test_dev_plan_follows_low_tier() -> None:
         "enrichment": "lambda",
         "storage": "lambda",
     }
-    assert p["extraction"].cloudrun.max_instances == 1
+    assert p["extraction"].sizing.max_instances == 1
     assert p.uses_gcp
 
 

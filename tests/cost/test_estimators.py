@@ -11,7 +11,7 @@ import pytest
 
 from docpipe.cost import estimate, load_price_book
 from docpipe.cost.baseline import temporal_actions_usd
-from docpipe.cost.capacity import lambda_usage
+from docpipe.targets.lambda_ import lambda_usage
 from docpipe.cost.placements import default_config, with_targets
 from workers.contract import ROLES
 
@@ -33,26 +33,41 @@ def test_ec2_desired_capacity_multiplies(stack) -> None:
     assert "2 × 720 h × 0.0168 USD/h (t4g.small)" in est.component("analysis (ec2)").working
 
 
-def test_cloudrun_is_busy_time_at_80_percent_plus_cooldown_idle() -> None:
+def test_cloudrun_is_busy_time_at_the_utilisation_target_plus_the_scale_down_tail() -> None:
     est = estimate(default_config(10))  # medium preset: extraction on a 1 vCPU / 2 GiB worker pool
-    # 300 tasks × 90 s = 27,000 busy s ÷ 0.8 = 33,750 inst-s; idle while cooling down:
-    # T × (e^(−λ·90) − e^(−λ·(90+90))) with λ = 300 / T  → 26,581.6 s
+    # The pool's own settings (cloudrun.utilisationTarget 0.75, scaleDownSeconds 300 — what the
+    # deployed compute config says): 300 tasks × 90 s = 27,000 busy s ÷ 0.75 = 36,000 inst-s; idle
+    # while scaling down: T × (e^(−λ·90) − e^(−λ·(90+300))) with λ = 300 / T  → 87,538.8 s
     lam = 300 / T
-    idle = T * (math.exp(-lam * 90) - math.exp(-lam * 180))
-    assert idle == pytest.approx(26_581.6, abs=0.5)
-    expected = (27_000 / 0.8 + idle) * (1 * 0.000018 + 2 * 0.000002)  # 60,331.6 inst-s × 0.000022
+    idle = T * (math.exp(-lam * 90) - math.exp(-lam * 390))
+    assert idle == pytest.approx(87_538.8, abs=0.5)
+    expected = (27_000 / 0.75 + idle) * (1 * 0.000018 + 2 * 0.000002)  # 123,538.8 inst-s × 0.000022
     assert est.component("extraction (cloudrun)").usd == pytest.approx(expected)
-    assert expected == pytest.approx(1.3273, abs=1e-4)
+    assert expected == pytest.approx(2.7179, abs=1e-4)
+    working = est.component("extraction (cloudrun)").working
+    assert "0.75 utilisationTarget" in working and "≤300 s scaleDownSeconds" in working
+
+
+def test_cloudrun_scaler_settings_are_config_keys_and_priced() -> None:
+    base = default_config(10)
+    activity = base.activities.extraction
+    quick = activity.with_sizing(
+        "cloudrun", activity.sizing_for("cloudrun").model_copy(update={"scale_down_seconds": 90})
+    )
+    faster = base.model_copy(update={"activities": base.activities.model_copy(update={"extraction": quick})})
+    assert estimate(faster).component("extraction (cloudrun)").usd < estimate(base).component(
+        "extraction (cloudrun)"
+    ).usd
 
 
 def test_cloudrun_min_instances_are_always_on(stack) -> None:
     est = estimate(stack("dev", "activities.analysis.cloudrun.minInstances=1"))
-    # max(1 × T, busy ÷ 0.8 + time with nothing running):
-    # 300 × 150 s = 45,000 ÷ 0.8 = 56,250 + T × e^(−300/T × 150) = 2,547,392 → 2,603,642 inst-s
-    # × (1 vCPU × 0.000018 + 1 GiB × 0.000002) = 52.07 — a little over one always-on instance (51.84)
+    # max(1 × T, busy ÷ 0.75 + time with nothing running):
+    # 300 × 150 s = 45,000 ÷ 0.75 = 60,000 + T × e^(−300/T × 150) = 2,547,392 → 2,607,392 inst-s
+    # × (1 vCPU × 0.000018 + 1 GiB × 0.000002) = 52.15 — a little over one always-on instance (51.84)
     idle = T * math.exp(-300 / T * 150)
-    assert est.component("analysis (cloudrun)").usd == pytest.approx((56_250 + idle) * 0.00002)
-    assert est.component("analysis (cloudrun)").usd == pytest.approx(52.07, abs=0.01)
+    assert est.component("analysis (cloudrun)").usd == pytest.approx((60_000 + idle) * 0.00002)
+    assert est.component("analysis (cloudrun)").usd == pytest.approx(52.15, abs=0.01)
     never_below = estimate(
         stack(
             "dev",

@@ -7,12 +7,13 @@ import itertools
 import pytest
 import yaml
 
-from docpipe.config import TARGETS, validate_stack_config
+from docpipe.config import validate_stack_config
 from docpipe.cost import estimate
 from docpipe.cost.estimate import price_book_for
-from docpipe.cost.placements import MODELS, default_config, right_size, with_targets
+from docpipe.cost.placements import default_config, models, right_size, with_targets
 from docpipe.cost.recommend import recommend
 from docpipe.presets import deep_merge, preset_activities
+from docpipe.targets import target_keys
 from workers.contract import ROLES
 
 
@@ -21,7 +22,7 @@ def brute_force(config, free_tier: bool = False):
     book = price_book_for(config)
     sized = right_size(config, book)
     best = None
-    for combo in itertools.product(TARGETS, repeat=len(ROLES)):
+    for combo in itertools.product(target_keys(), repeat=len(ROLES)):
         targets = dict(zip(ROLES, combo, strict=True))
         if targets["storage"] == "cloudrun":
             continue
@@ -56,7 +57,7 @@ def test_never_above_any_fixed_model(files_per_day: float) -> None:
     config = default_config(files_per_day)
     rec = recommend(config)
     sized = right_size(config, price_book_for(config))
-    for name, targets in MODELS.items():
+    for name, targets in models().items():
         if targets["storage"] == "cloudrun":
             continue  # not allowed with a private database
         fixed = estimate(with_targets(sized, targets)).total_monthly_usd

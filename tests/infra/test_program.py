@@ -189,7 +189,7 @@ def test_starter_passes_the_stacks_activity_timeouts(run: Callable[..., OfflineR
 def test_lambda_placement(prod: OfflineResult) -> None:
     for p in prod.plan.on("lambda"):
         fn = unwrap(prod.named(f"{p.role}-lambda-function").inputs)
-        sizing = p.lambda_
+        sizing = p.sizing
         assert fn["packageType"] == "Image"
         assert fn["imageConfig"]["commands"] == ["workers.lambda_handler.handler"]
         assert fn["memorySize"] == sizing.memory_mb and fn["timeout"] == sizing.timeout_seconds
@@ -229,7 +229,7 @@ def test_self_hosted_temporal_trusts_the_server_role(run: Callable[..., OfflineR
 def test_ec2_placement(run: Callable[..., OfflineResult]) -> None:
     result = run("prod", ["activities.extraction.target=ec2"])
     asg = unwrap(result.named("extraction-ec2-asg").inputs)
-    sizing = result.plan["extraction"].ec2
+    sizing = result.plan["extraction"].sizing
     assert (asg["minSize"], asg["desiredCapacity"], asg["maxSize"]) == (
         sizing.min_size,
         sizing.desired_capacity,
@@ -253,7 +253,7 @@ def test_cloudrun_placement(prod: OfflineResult) -> None:
         e["name"]: e["valueSource"]["secretKeyRef"] for e in container["envs"] if "valueSource" in e
     }
     assert set(secret_envs) == {"UNSTRUCTURED_API_KEY", "TEMPORAL_API_KEY"}
-    assert pool["scaling"]["manualInstanceCount"] == prod.plan["extraction"].cloudrun.min_instances
+    assert pool["scaling"]["manualInstanceCount"] == prod.plan["extraction"].sizing.min_instances
     role = unwrap(prod.named("extraction-cloudrun-aws-role").inputs)
     (trust,) = _statements(role["assumeRolePolicy"])
     assert trust["Principal"] == {"Federated": "accounts.google.com"}
@@ -273,7 +273,7 @@ def test_worker_deployment_version_per_role(prod: OfflineResult) -> None:
 
 def test_placement_registry_lists_valid_targets() -> None:
     assert set(PLACEMENTS) == {"ec2", "cloudrun", "lambda"}
-    with pytest.raises(KeyError, match="valid targets: cloudrun, ec2, lambda"):
+    with pytest.raises(KeyError, match="targets the program can deploy: cloudrun, ec2, lambda"):
         placement_for("ecs")
 
 

@@ -43,6 +43,8 @@ CLOUD_RUN_COMPUTE = {
     "serviceAccount": "scaler@docpipe-test.iam.gserviceaccount.com",
     "minInstances": 0,
     "maxInstances": 3,
+    "utilisationTarget": 0.75,
+    "scaleDownSeconds": 300,
 }
 
 
@@ -202,6 +204,9 @@ def test_compute_config_wire_format() -> None:
     run = versioning.scaling_group(CLOUD_RUN_COMPUTE)
     assert (run.provider.type, run.scaler.type) == ("gcp-cloud-run", "rate-based")
     assert b'"max_count": 3' in run.scaler.details.data
+    # The scale-down window and utilisation target are the plan's (the cost model prices the same).
+    assert b'"no_sync_quiet_ms": 300000' in run.scaler.details.data
+    assert b'"utilization_target": 0.75' in run.scaler.details.data
     with pytest.raises(ValueError, match="valid: aws-lambda, gcp-cloud-run"):
         versioning.scaling_group({"provider": "aws-ecs"})
 

@@ -1,0 +1,104 @@
+"""Cross-key rules: why a stack config cannot work, each message naming the keys and what would.
+
+The one module that judges a placement. Config validation calls `problems(config)`; the recommender
+and `cost compare` call `placement_problems(config, role)` for every variant they price. A target's
+own rules (its limits and timing) live with the target (`Target.rules`, e.g. Lambda's timeout rule);
+the rules here follow from what a target declares (`in_aws_vpc`, `needs_section`) or from the stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from docpipe.targets import all_targets, get_target
+from workers.contract import ROLES, Role
+
+if TYPE_CHECKING:
+    from docpipe.config import StackConfig
+
+NAMESPACE = "docpipe"
+RoleRule = Callable[["StackConfig", Role], "str | None"]
+
+
+def _inside(config: StackConfig) -> str:
+    return ", ".join(k for k, t in all_targets().items() if t.in_aws_vpc)
+
+
+def database_reachable(config: StackConfig, role: Role) -> str | None:
+    """A role that needs the database runs in the VPC unless the database accepts TLS from outside."""
+    from docpipe.plan import role_needs
+
+    key = config.activities[role].target
+    if get_target(key).in_aws_vpc or "database" not in role_needs(config, role):
+        return None
+    if config.database.reachability != "vpc-only":
+        return None
+    return (
+        f"{NAMESPACE}:database.reachability: 'vpc-only' cannot serve activities.{role}.target={key} "
+        f"({key} is outside the AWS VPC); set database.reachability to public-tls with "
+        f"database.allowedCidrs, or place {role} on {_inside(config)}"
+    )
+
+
+def temporal_reachable(config: StackConfig, role: Role) -> str | None:
+    """A self-hosted Temporal lives in the VPC: targets outside it cannot poll it."""
+    key = config.activities[role].target
+    if get_target(key).in_aws_vpc or config.temporal.mode != "self-hosted":
+        return None
+    return (
+        f"{NAMESPACE}:temporal.mode: 'self-hosted' runs Temporal inside the AWS VPC, which "
+        f"activities.{role}.target={key} cannot reach; use temporal.mode cloud or external, or place "
+        f"{role} on {_inside(config)}"
+    )
+
+
+def section_present(config: StackConfig, role: Role) -> str | None:
+    """A target that needs a config section (Cloud Run: `gcp.project`) has it."""
+    key = config.activities[role].target
+    path = get_target(key).needs_section
+    if path is None or getattr(config, path.split(".")[0], None) is not None:
+        return None
+    return (
+        f"{NAMESPACE}:{path}: is required because activities.{role}.target is {key}; run "
+        f"`pulumi config set --path {NAMESPACE}:{path} <value>`"
+    )
+
+
+def target_rules(config: StackConfig, role: Role) -> list[str]:
+    return get_target(config.activities[role].target).rules(config, role)
+
+
+ROLE_RULES: tuple[RoleRule, ...] = (section_present, database_reachable, temporal_reachable)
+
+
+def placement_problems(config: StackConfig, role: Role) -> list[str]:
+    """Why `role` cannot run where `config` places it (empty when it can)."""
+    found = [p for rule in ROLE_RULES if (p := rule(config, role)) is not None]
+    return found + target_rules(config, role)
+
+
+def stack_problems(config: StackConfig, check_secrets: bool = True) -> list[str]:
+    """Rules of the stack as a whole (not of one role's placement)."""
+    found: list[str] = []
+    if config.temporal.mode == "external" and not config.temporal.address:
+        found.append(
+            f"{NAMESPACE}:temporal.address: is required when temporal.mode is external "
+            "(host:port of your Temporal frontend)"
+        )
+    if check_secrets:
+        for key, why in config.required_secrets().items():
+            if key not in config.secrets_present:
+                found.append(
+                    f"{NAMESPACE}:{key}: secret is not set but {why}; run "
+                    f"`pulumi config set --secret {NAMESPACE}:{key} <value>`"
+                )
+    return found
+
+
+def problems(config: StackConfig, check_secrets: bool = True) -> list[str]:
+    """Every cross-key problem of a validated config, roles in pipeline order, then the stack's."""
+    found: list[str] = []
+    for role in ROLES:
+        found.extend(placement_problems(config, role))
+    return found + stack_problems(config, check_secrets)

@@ -1,0 +1,359 @@
+"""cloudrun: a Cloud Run worker pool, scaled with the queue (to zero when idle), outside the AWS VPC.
+
+Everything docpipe means by "a role on Cloud Run" is here: the sizing and its scaler settings, the
+per-role and per-tier defaults, the cost, the right-sizing and the simulation model. The Pulumi half
+(worker pool, service accounts, AWS federation role) is `infra/placements/cloudrun.py`.
+
+The scaler settings (`utilisationTarget`, `scaleDownSeconds`, min/max instances) are declared once,
+here, per role: the deployed compute config, the cost estimate, the simulator and the recommender all
+read them from the plan.
+
+Capacity (closed form, Poisson arrivals, instance-based billing): while tasks run the pool carries
+busy time ÷ (slots × utilisation target). After the last task of a burst an instance idles for the
+scale-down window before it stops; a task arriving meanwhile reuses it. The time the pool is up but
+idle is `T (e^{−λd} − e^{−λ(d+C)})` — the M/G/∞ union of [task start, task end + C] minus the busy
+union — and a burst is an arrival that finds the pool at zero: `T λ e^{−λ(d+C)}`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
+
+from docpipe.cost.events import Clock, Pool, Task
+from docpipe.cost.model import Burst, Component, RoleCost, num
+from docpipe.models import ConfigModel
+from docpipe.targets.base import Target
+from workers.contract import Env, Role
+
+if TYPE_CHECKING:
+    from docpipe.config import StackConfig
+    from docpipe.cost.load import RoleLoad
+    from docpipe.cost.model import Estimate
+    from docpipe.cost.pricebook import PriceBook
+    from docpipe.plan import RolePlacement
+
+KEY = "cloudrun"
+# Cloud Run sends SIGTERM and stops an instance 10 s later; the worker drains within that.
+SHUTDOWN_GRACE_SECONDS = 9
+
+
+class CloudRunSizing(ConfigModel):
+    """`activities.<role>.cloudrun`: a Cloud Run worker pool and how it scales."""
+
+    cpu: Literal[1, 2, 4, 6, 8] = Field(1, description="vCPUs per instance (one activity slot per vCPU).")
+    memory_mib: Annotated[int, Field(ge=512, le=32768, description="Memory per instance (MiB).")] = 1024
+    min_instances: Annotated[
+        int, Field(ge=0, le=100, description="Instances kept while idle (0 scales to zero).")
+    ] = 0
+    max_instances: Annotated[int, Field(ge=1, le=100, description="Most instances the scaler starts.")] = 3
+    utilisation_target: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=1,
+            description="Share of the slots the scaler aims to keep busy; lower = more headroom, more cost.",
+        ),
+    ] = 0.75
+    scale_down_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=3600,
+            description="How long an instance stays after the queue empties before the scaler removes it "
+            "(the idle tail every burst pays for).",
+        ),
+    ] = 300
+
+    @model_validator(mode="after")
+    def _ordered(self) -> CloudRunSizing:
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"needs minInstances <= maxInstances, got {self.min_instances} > {self.max_instances}"
+            )
+        return self
+
+
+DEFAULTS: dict[Role, dict[str, Any]] = {
+    "workflow": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 1},
+    "extraction": {"cpu": 1, "memoryMib": 2048, "minInstances": 0, "maxInstances": 3},
+    "analysis": {"cpu": 1, "memoryMib": 1024, "minInstances": 0, "maxInstances": 3},
+    "enrichment": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 2},
+    "storage": {"cpu": 1, "memoryMib": 512, "minInstances": 0, "maxInstances": 1},
+}
+# The seed: at most 1 instance at low traffic, 3 at medium.
+TIER_OVERRIDES: dict[str, dict[Role, dict[str, Any]]] = {
+    "low": {"extraction": {"maxInstances": 1}, "analysis": {"maxInstances": 1}},
+    "medium": {"extraction": {"maxInstances": 3}, "analysis": {"maxInstances": 3}},
+}
+
+
+@dataclass(frozen=True)
+class CloudRunUsage:
+    instance_seconds: float
+    busy_instance_seconds: float
+    idle_seconds: float
+    bursts: float
+    mean_instances: float
+
+
+def cloudrun_usage(
+    *,
+    tasks: float,
+    task_seconds: float,
+    month_seconds: float,
+    slots: int,
+    target_utilisation: float,
+    cooldown_seconds: float,
+    min_instances: int,
+) -> CloudRunUsage:
+    """Instance-seconds of a worker pool for a month of `tasks` (see the module docstring)."""
+    t = month_seconds
+    busy = tasks * task_seconds / (slots * target_utilisation)
+    lam = tasks / t
+    d = task_seconds
+    if min_instances > 0:
+        idle = t * math.exp(-lam * d)
+        total = max(min_instances * t, busy + idle)
+        return CloudRunUsage(total, busy, total - busy, 0.0, total / t)
+    if tasks <= 0:
+        return CloudRunUsage(0.0, 0.0, 0.0, 0.0, 0.0)
+    idle = t * (math.exp(-lam * d) - math.exp(-lam * (d + cooldown_seconds)))
+    bursts = t * lam * math.exp(-lam * (d + cooldown_seconds))
+    total = busy + idle
+    return CloudRunUsage(total, busy, idle, bursts, total / t)
+
+
+def per_instance_second(sizing: CloudRunSizing, prices: PriceBook) -> float:
+    return sizing.cpu * prices.get("cloudrun.workerPool.vcpuSecond") + sizing.memory_mib / 1024 * prices.get(
+        "cloudrun.workerPool.gibSecond"
+    )
+
+
+class CloudRunTarget(Target[CloudRunSizing]):
+    """Cloud Run worker pool in the stack's GCP project; reaches AWS over the internet."""
+
+    key: ClassVar[str] = KEY
+    sizing_model = CloudRunSizing
+    description = "Cloud Run worker pool (GCP), scaled with the task queue"
+    serverless = True
+    in_aws_vpc = False
+    cloud = "gcp"
+    needs_section = "gcp.project"
+    order = 20
+
+    def defaults(self, role: Role) -> dict[str, Any]:
+        return dict(DEFAULTS.get(role, {}))
+
+    def tier_overrides(self, tier: str, role: Role) -> dict[str, Any]:
+        return dict(TIER_OVERRIDES.get(tier, {}).get(role, {}))
+
+    def summary(self, sizing: CloudRunSizing) -> str:
+        return (
+            f"{sizing.cpu} vCPU {sizing.memory_mib} MiB, {sizing.min_instances}–{sizing.max_instances} inst."
+        )
+
+    def architecture(self, sizing: CloudRunSizing) -> str:
+        return "x86_64"  # Cloud Run runs linux/amd64 images only
+
+    def runtime(self, placement: RolePlacement) -> Mapping[str, Any]:
+        s = self.sizing(placement)
+        return {
+            "minInstances": s.min_instances,
+            "maxInstances": s.max_instances,
+            "utilisationTarget": s.utilisation_target,
+            "scaleDownSeconds": s.scale_down_seconds,
+            "shutdownGraceSeconds": SHUTDOWN_GRACE_SECONDS,
+        }
+
+    def worker_env(self, placement: RolePlacement) -> dict[str, str]:
+        return {Env.SHUTDOWN_GRACE_SECONDS: str(SHUTDOWN_GRACE_SECONDS)}
+
+    def estimate(self, placement: RolePlacement, load: RoleLoad, prices: PriceBook) -> RoleCost:
+        s = self.sizing(placement)
+        vcpu_rate = prices.get("cloudrun.workerPool.vcpuSecond")
+        gib_rate = prices.get("cloudrun.workerPool.gibSecond")
+        u = s.utilisation_target
+        cooldown = s.scale_down_seconds
+        gib = s.memory_mib / 1024
+        slots = s.cpu  # one activity per vCPU
+        use = cloudrun_usage(
+            tasks=load.tasks,
+            task_seconds=load.task_seconds,
+            month_seconds=load.month_seconds,
+            slots=slots,
+            target_utilisation=u,
+            cooldown_seconds=cooldown,
+            min_instances=s.min_instances,
+        )
+        per_second = per_instance_second(s, prices)
+        cost = use.instance_seconds * per_second
+        if s.min_instances > 0:
+            how = (
+                f"max({s.min_instances} min × {num(load.month_seconds)} s, busy {num(load.busy_seconds)} s "
+                f"÷ ({slots} × {num(u)}) + idle {num(use.idle_seconds)} s)"
+            )
+        else:
+            how = (
+                f"(busy {num(round(load.busy_seconds))} s ÷ ({slots} slot × {num(u)} utilisationTarget) + "
+                f"idle tail {num(round(use.idle_seconds))} s "
+                f"[{num(round(use.bursts))} bursts × ≤{num(cooldown)} s scaleDownSeconds])"
+            )
+        working = (
+            f"{how} = {num(round(use.instance_seconds))} inst-s × ({s.cpu} vCPU × {num(vcpu_rate)} + "
+            f"{num(gib)} GiB × {num(gib_rate)}) USD/s"
+        )
+        warnings: list[str] = []
+        need = load.utilisation / (slots * u)
+        if need > s.max_instances:
+            warnings.append(
+                f"{placement.role} on cloudrun: the average load needs {need:.2f} instances at "
+                f"{num(u)} utilisation but maxInstances is {s.max_instances}; tasks queue — raise "
+                f"activities.{placement.role}.cloudrun.maxInstances"
+            )
+        burst = Burst(
+            role=placement.role,
+            target=KEY,
+            usd_per_hour=s.max_instances * 3600 * per_second,
+            working=f"{s.max_instances} (maxInstances) × 3,600 s × {num(per_second)} USD/inst-s",
+        )
+        return RoleCost(
+            component=Component(
+                name=f"{placement.role} (cloudrun)",
+                usd=cost,
+                working=working,
+                category="compute",
+                role=placement.role,
+                target=KEY,
+                notes=(f"{num(round(use.bursts))} scale-from-zero bursts/month",),
+            ),
+            burst=burst,
+            warnings=tuple(warnings),
+            extra={"instanceSeconds": use.instance_seconds, "bursts": use.bursts},
+        )
+
+    def cold_start_seconds(self, sizing: CloudRunSizing, prices: PriceBook) -> float:
+        return 0.0 if sizing.min_instances else prices.get("assume.cloudRunScaleUpSeconds")
+
+    def right_size(
+        self,
+        config: StackConfig,
+        role: Role,
+        sizing: CloudRunSizing,
+        *,
+        load: RoleLoad,
+        peak_factor: float,
+        prices: PriceBook,
+    ) -> CloudRunSizing:
+        peak = load.utilisation * peak_factor
+        need = min(100, math.ceil(peak / (sizing.cpu * sizing.utilisation_target)) + 1)
+        if need <= sizing.max_instances:
+            return sizing
+        return sizing.model_copy(update={"max_instances": need})
+
+    def simulator(
+        self, clock: Clock, placement: RolePlacement, on_done: Callable[[Task], None], prices: PriceBook
+    ) -> Pool:
+        return CloudRunPool(clock, placement, on_done, prices.get("assume.cloudRunScaleUpSeconds"))
+
+
+@dataclass
+class _Instance:
+    ready: bool = False
+    busy: int = 0
+    token: int = 0
+
+
+class CloudRunPool(Pool):
+    """Instances start `assume.cloudRunScaleUpSeconds` after a task finds no free slot (up to
+    maxInstances); an instance idle for scaleDownSeconds is stopped (down to minInstances). Billed: busy
+    time ÷ (slots × utilisationTarget) plus the time the pool is up with nothing running — the same rule
+    as the closed form."""
+
+    def __init__(
+        self, clock: Clock, placement: RolePlacement, on_done: Callable[[Task], None], scale_up: float
+    ):
+        super().__init__(clock, placement, on_done)
+        s = TARGET.sizing(placement)
+        self.slots = s.cpu
+        self.max = s.max_instances
+        self.min = s.min_instances
+        self.scale_up = scale_up
+        self.cooldown = float(s.scale_down_seconds)
+        self.utilisation = s.utilisation_target
+        self.instances: list[_Instance] = [_Instance(ready=True) for _ in range(self.min)]
+        self.running = 0
+        self.idle_alive = 0.0
+        self._last = 0.0
+        self.bursts = 0
+
+    def _account(self) -> None:
+        now = self.clock.now
+        if self.running == 0 and any(i.ready for i in self.instances):
+            self.idle_alive += now - self._last
+        self._last = now
+
+    def dispatch(self) -> None:
+        self._account()
+        for inst in self.instances:
+            while self.queue and inst.ready and inst.busy < self.slots:
+                task = self.queue.popleft()
+                inst.busy += 1
+                inst.token += 1
+                self.running += 1
+                self._started(task)
+                self.clock.at(self.clock.now + task.duration, self._finish, inst, task)
+        if not self.queue:
+            return
+        starting = sum(1 for i in self.instances if not i.ready)
+        want = math.ceil(len(self.queue) / self.slots) - starting
+        room = self.max - len(self.instances)
+        for _ in range(max(0, min(want, room))):
+            if not self.instances:
+                self.bursts += 1
+            inst = _Instance()
+            self.instances.append(inst)
+            self.clock.at(self.clock.now + self.scale_up, self._ready, inst)
+
+    def _ready(self, inst: _Instance) -> None:
+        self._account()
+        inst.ready = True
+        self.dispatch()
+        if inst.busy == 0:
+            self._idle(inst)
+
+    def _idle(self, inst: _Instance) -> None:
+        inst.token += 1
+        self.clock.at(self.clock.now + self.cooldown, self._scale_in, inst, inst.token)
+
+    def _finish(self, inst: _Instance, task: Task) -> None:
+        self._account()
+        inst.busy -= 1
+        self.running -= 1
+        self.stats.busy_seconds += task.duration
+        self.on_done(task)
+        self.dispatch()
+        if inst.busy == 0:
+            self._idle(inst)
+
+    def _scale_in(self, inst: _Instance, token: int) -> None:
+        if inst.busy or inst.token != token or inst not in self.instances or len(self.instances) <= self.min:
+            return
+        self._account()
+        self.instances.remove(inst)
+
+    def instance_seconds(self, elapsed: float) -> float:
+        busy = self.stats.busy_seconds / (self.slots * self.utilisation)
+        return max(self.min * elapsed, busy + self.idle_alive)
+
+    def cost(self, elapsed: float, prices: PriceBook, closed: Estimate) -> tuple[float, dict[str, float]]:
+        inst_s = self.instance_seconds(elapsed)
+        per_s = per_instance_second(TARGET.sizing(self.placement), prices)
+        return inst_s * per_s, {"instanceSeconds": inst_s, "bursts": float(self.bursts)}
+
+
+TARGET = CloudRunTarget()
