@@ -65,13 +65,17 @@ def config_schema(model: type[PolicyConfig]) -> PolicyConfigSchema:
     return PolicyConfigSchema(properties=properties)
 
 
+def validation_problems(exc: ValidationError) -> str:
+    """A pydantic error as one line: `key.path: message; ...` (never the rejected values)."""
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
 def read_config(model: type[C], policy: str, given: Mapping[str, Any] | C | None) -> C:
     """A policy's config validated by its model (defaults applied); a mistake names the policy."""
     try:
         return model.model_validate(given if isinstance(given, model) else dict(given or {}))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ValueError(f"policy {policy}: invalid config: {problems}") from None
+        raise ValueError(f"policy {policy}: invalid config: {validation_problems(exc)}") from None
 
 
 def defaults(config_schema: PolicyConfigSchema | None) -> dict[str, Any]:

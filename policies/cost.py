@@ -19,7 +19,7 @@ from pydantic import Field, ValidationError
 from docpipe.config import DEFAULT_MINUTES_PER_FILE, StackConfig
 from docpipe.cost import Burst, Estimate, PriceBookError, estimate
 from docpipe.worker_env import backends_from_env
-from policies.common import PolicyConfig, read_config, stack_policy, usd
+from policies.common import PolicyConfig, read_config, stack_policy, usd, validation_problems
 from policies.placement import Placement, is_placement, owning_placement, placements, unreadable_placements
 from policies.props import decode_user_data, elements, get, items, number
 from policies.resource_types import (
@@ -124,8 +124,7 @@ def cost_input(
         # Field validation only: cross-key rules (timeouts, secrets) are other policies' business.
         return StackConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise CostInputError(f"cannot price the stack: {problems}") from None
+        raise CostInputError(f"cannot price the stack: {validation_problems(exc)}") from None
 
 
 def _stack_name(resources: list[PolicyResource]) -> str:
