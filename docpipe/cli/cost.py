@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from docpipe.cli.table import render_table
 from docpipe.config import ConfigError, StackConfig
 from docpipe.cost.estimate import estimate
 from docpipe.cost.model import Component, Estimate, num, usd
@@ -65,15 +66,8 @@ def _header(config: StackConfig) -> str:
     )
 
 
-def _table(rows: list[tuple[str, ...]], aligns: str) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for r in rows:
-        cells = [
-            cell.rjust(widths[i]) if aligns[i] == ">" else cell.ljust(widths[i]) for i, cell in enumerate(r)
-        ]
-        out.append("  ".join(cells).rstrip())
-    return "\n".join(out)
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], aligns: str) -> str:
+    return "\n".join(render_table(header, rows, align=aligns))
 
 
 def _footer(est: Estimate) -> list[str]:
@@ -86,7 +80,8 @@ def _footer(est: Estimate) -> list[str]:
         lines += [f"  ! {w}" for w in est.warnings]
     lines.append("")
     lines.append("worst-case hour per role (every instance / all concurrency busy):")
-    lines += [f"  {b.role:<11} {b.target:<9} {usd(b.usd_per_hour):>9} USD/h  {b.working}" for b in est.bursts]
+    bursts = [(b.role, b.target, f"{usd(b.usd_per_hour)} USD/h", b.working) for b in est.bursts]
+    lines += render_table(None, bursts, align="<<><", indent=2)
     lines.append("")
     lines.append("assumptions (override with docpipe:prices, e.g. --set prices.KEY=VALUE):")
     for p in est.assumptions:
@@ -103,11 +98,10 @@ def _footer(est: Estimate) -> list[str]:
 
 
 def render_estimate(config: StackConfig, est: Estimate) -> str:
-    rows: list[tuple[str, ...]] = [("component", "USD/month", "working")]
-    for c in est.components:
-        rows.append((c.name, usd(c.usd) + _mark(c), c.working))
+    rows = [(c.name, usd(c.usd) + _mark(c), c.working) for c in est.components]
     rows.append(("TOTAL", usd(est.total_monthly_usd) + " ", ""))
-    lines = [f"docpipe cost — {_header(config)}", "", _table(rows, "<><"), UNCONFIRMED_LEGEND, ""]
+    table = _table(("component", "USD/month", "working"), rows, "<><")
+    lines = [f"docpipe cost — {_header(config)}", "", table, UNCONFIRMED_LEGEND, ""]
     return "\n".join(lines + _footer(est))
 
 
@@ -142,7 +136,7 @@ def diff_rows(before: Estimate, after: Estimate) -> list[dict[str, Any]]:
 
 
 def render_diff(config: StackConfig, sets: list[str], before: Estimate, after: Estimate) -> str:
-    rows: list[tuple[str, ...]] = [("component", "before", "after", "delta", "working (after)")]
+    rows: list[tuple[str, ...]] = []
     for r in diff_rows(before, after):
         rows.append(
             (r["component"], usd(r["before"]), usd(r["after"]), f"{r['delta']:+,.2f}", r["workingAfter"])
@@ -150,7 +144,8 @@ def render_diff(config: StackConfig, sets: list[str], before: Estimate, after: E
     tb, ta = before.total_monthly_usd, after.total_monthly_usd
     rows.append(("TOTAL", usd(tb), usd(ta), f"{ta - tb:+,.2f}", ""))
     head = f"docpipe cost — {_header(config)}\nchange: " + ", ".join(f"--set {s}" for s in sets)
-    return "\n".join([head, "", _table(rows, "<>>><"), UNCONFIRMED_LEGEND, "", *_footer(after)])
+    table = _table(("component", "before", "after", "delta", "working (after)"), rows, "<>>><")
+    return "\n".join([head, "", table, UNCONFIRMED_LEGEND, "", *_footer(after)])
 
 
 def _cost_stack(args: argparse.Namespace) -> int:
@@ -228,13 +223,14 @@ def _cost_compare(args: argparse.Namespace) -> int:
     print(f"docpipe cost compare — {files:g} files/day; base: {source}")
     print("(each model sized to carry the traffic at its diurnal peak)\n")
     cheapest = min(m.usd for m in models if m.allowed)
-    rows: list[tuple[str, ...]] = [("model", "USD/month", "vs best", *ROLES)]
-    for m in models:
-        mark = "" if m.allowed else " *"
-        rows.append(
-            (m.name + mark, usd(m.usd), f"{m.usd - cheapest:+,.2f}", *(m.placement[r] for r in ROLES))
-        )
-    print(_table(rows, "<>>" + "<" * len(ROLES)))
+    # One column per model (five of them fit 80 columns; five roles plus cost columns did not).
+    header = ("", *(m.name + ("" if m.allowed else " *") for m in models))
+    rows: list[tuple[str, ...]] = [
+        ("USD/month", *(usd(m.usd) for m in models)),
+        ("vs best", *(f"{m.usd - cheapest:+,.2f}" for m in models)),
+        *((role, *(m.placement[role] for m in models)) for role in ROLES),
+    ]
+    print(_table(header, rows, "<" + ">" * len(models)))
     for m in models:
         if m.note:
             print(f"  * {m.name}: {m.note}")
@@ -316,7 +312,7 @@ def run_recommend(args: argparse.Namespace) -> int:
     print(
         f"docpipe recommend — {args.files_per_day:g} files/day; searched {rec.searched} allowed placements\n"
     )
-    rows: list[tuple[str, ...]] = [("role", "target", "compute USD/month", "runner-up")]
+    rows: list[tuple[str, ...]] = []
     for role in ROLES:
         alt = runner.placement[role] if runner else "-"
         rows.append(
@@ -327,7 +323,7 @@ def run_recommend(args: argparse.Namespace) -> int:
                 alt if alt != best.placement[role] else "",
             )
         )
-    print(_table(rows, "<<><"))
+    print(_table(("role", "target", "compute USD/month", "runner-up"), rows, "<<><"))
     print(f"\ncheapest: {usd(best.total_monthly_usd)} USD/month (baseline and external services included)")
     if runner:
         print(
@@ -374,18 +370,9 @@ def run_simulate(args: argparse.Namespace) -> int:
         f"docpipe simulate — {_header(config)}\n{result.days} days, profile {result.profile}, "
         f"seed {result.seed}: {result.files:,} files\n"
     )
-    rows: list[tuple[str, ...]] = [
-        (
-            "role",
-            "target",
-            "tasks",
-            "retries",
-            "USD/month",
-            "closed form",
-            "wait p50/p95/p99 s",
-            "backlog peak",
-        )
-    ]
+    header = ["role", "target", "tasks", "retries", "USD/month", "closed form", "wait p50/p95/p99 s"]
+    header.append("backlog peak")
+    rows: list[tuple[str, ...]] = []
     for r in result.roles:
         closed = est.role_compute_usd(r.role)
         rows.append(
@@ -396,11 +383,11 @@ def run_simulate(args: argparse.Namespace) -> int:
                 f"{r.retries:,}",
                 usd(r.cost_usd),
                 usd(closed),
-                f"{r.wait_p50:.1f} / {r.wait_p95:.1f} / {r.wait_p99:.1f}",
+                f"{r.wait_p50:.1f}/{r.wait_p95:.1f}/{r.wait_p99:.1f}",
                 str(r.backlog_peak),
             )
         )
-    print(_table(rows, "<<>>>>>>"))
+    print(_table(header, rows, "<<>>>>>>"))
     print(
         f"\ncompute {usd(result.compute_monthly_usd)} + baseline and external "
         f"{usd(result.fixed_monthly_usd)} = {usd(result.total_monthly_usd)} USD/month "

@@ -11,11 +11,14 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
+from docpipe.cli.table import build_table, render_table
 from docpipe.local.progress import DocProgress
 from docpipe.local.realize import LocalRole
 from docpipe.local.rows import STAGES
 
 STAGE_TITLES = {"extraction": "extract", "analysis": "analyse", "enrichment": "enrich", "storage": "store"}
+LIVE_STYLES = {"stored": "green", "failed": "red", "error": "red", "skipped": "dim"}
+RESULT_STYLES = {"failed": "red", "error": "red", "skipped": "dim"}
 
 
 def _ms(ms: float | None) -> str:
@@ -102,18 +105,16 @@ class RichDisplay:
         self.live.start()
 
     def _render(self) -> Any:
-        from rich.table import Table
-
         now = time.monotonic()
-        table = Table(title=f"docpipe dev · {now - self.t0:.1f} s", title_justify="left", expand=False)
-        table.add_column("document")
-        for s in STAGES:
-            table.add_column(STAGE_TITLES[s], justify="right")
-        table.add_column("")
-        for d in self.docs.values():
-            style = {"stored": "green", "failed": "red", "error": "red", "skipped": "dim"}.get(d.outcome)
-            table.add_row(d.ref.filename, *stage_cells(d, now), outcome_text(d), style=style)
-        return table
+        docs = list(self.docs.values())
+        return build_table(
+            ["document", *STAGE_TITLES.values(), ""],
+            [[d.ref.filename, *stage_cells(d, now), outcome_text(d)] for d in docs],
+            align="<" + ">" * len(STAGES) + "<",
+            title=f"docpipe dev · {now - self.t0:.1f} s",
+            styles=[LIVE_STYLES.get(d.outcome) for d in docs],
+            width=self.console.width,
+        )
 
     def changed(self, d: DocProgress) -> None:
         self.docs[d.sha256] = d
@@ -147,11 +148,8 @@ def make_display(stream: IO[str]) -> PlainDisplay | RichDisplay:
 
 
 def roles_lines(roles: Sequence[LocalRole], pids: dict[str, int]) -> list[str]:
-    lines = [f"  {'role':<11} {'cloud target':<13} {'runs here as':<16} pid"]
-    for r in roles:
-        pid = pids.get(f"worker-{r.role}")
-        lines.append(f"  {r.role:<11} {r.target:<13} {r.backend or '—':<16} {pid or '?'}")
-    return lines
+    rows = [[r.role, r.target, r.backend or "—", str(pids.get(f"worker-{r.role}") or "?")] for r in roles]
+    return render_table(["role", "cloud target", "runs here as", "pid"], rows, indent=2)
 
 
 def results_rows(docs: Sequence[DocProgress]) -> list[list[str]]:
@@ -173,25 +171,20 @@ def results_rows(docs: Sequence[DocProgress]) -> list[list[str]]:
 
 
 RESULT_HEADERS = ["document", "type", "enriched", "row (sha256)", *STAGE_TITLES.values(), "outcome"]
+RESULT_ALIGN = "<<<<" + ">" * len(STAGES) + "<"
 
 
 def print_results(docs: Sequence[DocProgress], stream: IO[str], rich: bool) -> None:
+    """The results table: styled on a terminal (`rich`), plain text otherwise."""
     rows = results_rows(docs)
     if rich:
         from rich.console import Console
-        from rich.table import Table
 
-        table = Table(title="results", title_justify="left")
-        for i, h in enumerate(RESULT_HEADERS):
-            table.add_column(h, justify="right" if 4 <= i < 8 else "left")
-        for d, row in zip(docs, rows, strict=True):
-            style = {"failed": "red", "error": "red", "skipped": "dim"}.get(d.outcome)
-            table.add_row(*row, style=style)
-        Console(file=stream).print(table)
+        console = Console(file=stream)
+        styles = [RESULT_STYLES.get(d.outcome) for d in docs]
+        table = build_table(
+            RESULT_HEADERS, rows, align=RESULT_ALIGN, title="results", styles=styles, width=console.width
+        )
+        console.print(table)
         return
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(RESULT_HEADERS)]
-    line = "  ".join(h.ljust(w) for h, w in zip(RESULT_HEADERS, widths, strict=True))
-    print(line.rstrip(), file=stream)
-    print("  ".join("-" * w for w in widths), file=stream)
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=stream)
+    print("\n".join(render_table(RESULT_HEADERS, rows, align=RESULT_ALIGN)), file=stream)

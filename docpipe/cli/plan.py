@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from docpipe.cli.table import render_table
 from docpipe.config import NAMESPACE, ConfigError
 from docpipe.stackfile import FlatConfig, load_stack
 
@@ -45,14 +46,6 @@ class Section:
 SectionFn = Callable[[PlanView], Section | None]
 
 
-def _table(rows: list[list[str]], header: list[str]) -> list[str]:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return [fmt.format(*header).rstrip(), fmt.format(*("-" * w for w in widths)).rstrip()] + [
-        fmt.format(*r).rstrip() for r in rows
-    ]
-
-
 def placements_section(view: PlanView) -> Section:
     plan = view.result.plan
     rows = [[p.role, p.target, p.sizing_summary(), p.task_queue, ", ".join(sorted(p.needs))] for p in plan]
@@ -60,7 +53,7 @@ def placements_section(view: PlanView) -> Section:
         f"stack {view.stack}: tier {plan.config.tier}, temporal {plan.config.temporal.mode}, "
         f"GCP {'yes' if plan.uses_gcp else 'no'}, NAT {'yes' if plan.needs_nat else 'no'}",
         "",
-        *_table(rows, ["role", "target", "sizing", "queue", "needs"]),
+        *render_table(["role", "target", "sizing", "queue", "needs"], rows),
     ]
     return Section("Placements", lines, plan.to_dict())
 

@@ -8,23 +8,23 @@ import os
 import sys
 from typing import Any
 
+from docpipe.cli.table import render_table
 from docpipe.local.status import collect
 
 
 def render(data: dict[str, Any]) -> str:
     lines = [f"documents in {data['source']}"]
     counts = data["counts"]
-    for state in ("stored", "failed", *sorted(set(counts) - {"stored", "failed"})):
-        lines.append(f"  {state:<10} {counts.get(state, 0):>6}")
+    states = ("stored", "failed", *sorted(set(counts) - {"stored", "failed"}))
+    rows = [[state, str(counts.get(state, 0))] for state in states]
     if data["inFlight"] is not None:
-        lines.append(f"  {'in flight':<10} {data['inFlight']:>6}  (running in Temporal)")
+        rows.append(["in flight", str(data["inFlight"]), "(running in Temporal)"])
+    lines += render_table(None, rows, align="<>", indent=2)
     failures = data["failures"]
     if failures:
         lines.append(f"failures ({len(failures)}, newest first):")
-        width = max(len(f["filename"]) for f in failures)
-        for f in failures:
-            stage = f["failedStage"] or "?"
-            lines.append(f"  {f['filename']:<{width}}  {f['sha256'][:12]}  {stage:<10}  {f['reason']}")
+        rows = [[f["filename"], f["sha256"][:12], f["failedStage"] or "?", f["reason"]] for f in failures]
+        lines += render_table(None, rows, indent=2)
     return "\n".join(lines)
 
 

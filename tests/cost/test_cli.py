@@ -13,10 +13,29 @@ from docpipe.cost import estimate
 from docpipe.stackfile import load_stack
 
 
+@pytest.fixture(autouse=True)
+def _eighty_columns(monkeypatch) -> None:
+    # The tables fit the terminal; pin the width so the layout does not depend on where tests run.
+    monkeypatch.setenv("COLUMNS", "80")
+
+
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def column_text(out: str, heading: str) -> str:
+    """The cells of the table column headed `heading`, joined: a cell wrapped over lines reads whole."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if heading in line.split("  "))
+    at = lines[start].index(heading)
+    cells = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        cells.append(line[at:].strip())
+    return " ".join(cells)
 
 
 def test_cost_table_has_components_total_assumptions_and_unconfirmed(capsys) -> None:
@@ -27,7 +46,10 @@ def test_cost_table_has_components_total_assumptions_and_unconfirmed(capsys) -> 
     assert "assume.analysisInputTokensPerFile = 8,000" in out
     assert "UNCONFIRMED prices used" in out and "† unstructured.page = 0.03" in out
     assert "27.26†" in out  # the Cloud Run line rests on the unconfirmed worker-pool rate
-    assert "inv × 30 s × 0.5 GB × 0.0000133334 USD/GB-s (arm64)" in out  # the working, numbers filled in
+    working = column_text(out, "working")  # the working, numbers filled in (wrapped to fit 80 columns)
+    assert "inv × 30 s × 0.5 GB × 0.0000133334 USD/GB-s (arm64)" in working
+    table = out[out.index("component") : out.index("† uses an unconfirmed price")]
+    assert max(len(line) for line in table.splitlines()) <= 80
 
 
 def test_cost_json_matches_the_api(capsys) -> None:
