@@ -29,6 +29,8 @@ from docpipe import rules
 from docpipe.models import ConfigModel
 from docpipe.targets import all_targets, get_target
 from workers.contract import ROLES, ActivityRole, Role
+from workers.settings import DEFAULTS as WORKER
+from workers.settings import UnstructuredStrategy
 from workers.suggest import did_you_mean as _did_you_mean
 
 # A placement target's key (`ec2`, `cloudrun`, `lambda`, or a plug-in's): see docpipe.targets.
@@ -185,24 +187,45 @@ class Traffic(_Model):
 
 
 class ExtractionBackend(_Model):
-    kind: ExtractionKind = "local"
-    server_url: str = "https://api.unstructuredapp.io"
-    strategy: Literal["auto", "fast", "hi_res", "ocr_only"] = "fast"
-    split_pdf_page: bool = True
+    """`backends.extraction`: how the extraction role turns a document into elements."""
+
+    kind: ExtractionKind = Field(
+        WORKER.extraction_backend, description="unstructured-api (hosted, needs unstructuredApiKey) or local."
+    )
+    server_url: str = Field(WORKER.unstructured_api_url, description="Unstructured API base URL.")
+    strategy: UnstructuredStrategy = Field(WORKER.unstructured_strategy, description="Unstructured strategy.")
+    split_pdf_page: bool = Field(
+        WORKER.unstructured_split_pdf_page,
+        description="Send multi-page PDFs as parallel page chunks (unstructured-client's split_pdf_page).",
+    )
 
 
 class AnalysisBackend(_Model):
-    kind: AnalysisKind = "heuristic"
-    provider: ModelProvider = "bedrock"
-    model_id: str | None = None
-    ollama_host: str = "http://localhost:11434"
-    max_concurrent_calls: Annotated[int, Field(ge=1, le=1000)] = 4
+    """`backends.analysis`: how the analysis role reads the elements."""
+
+    kind: AnalysisKind = Field(
+        WORKER.analysis_backend, description="strands (a Strands agent on a model provider) or heuristic."
+    )
+    provider: ModelProvider = Field(WORKER.model_provider, description="Model provider of the strands agent.")
+    model_id: str | None = Field(WORKER.model_id, description="Model (or Bedrock inference profile) id.")
+    ollama_host: str = Field(WORKER.ollama_host, description="Ollama server URL (provider ollama).")
+    max_concurrent_calls: Annotated[
+        int, Field(ge=1, le=1000, description="Model calls in flight at once per stack (Valkey semaphore).")
+    ] = WORKER.max_concurrent_model_calls
 
 
 class EnrichmentBackend(_Model):
-    kind: EnrichmentKind = "local-sandbox"
-    timeout_seconds: Annotated[int, Field(ge=1, le=3600)] = 120
-    max_concurrent_sandboxes: Annotated[int, Field(ge=1, le=1000)] = 4
+    """`backends.enrichment`: where model-written code runs when analysis asks for it."""
+
+    kind: EnrichmentKind = Field(
+        WORKER.enrichment_backend, description="e2b (hosted sandboxes, needs e2bApiKey) or local-sandbox."
+    )
+    timeout_seconds: Annotated[int, Field(ge=1, le=3600, description="Wall clock of one sandbox run.")] = int(
+        WORKER.enrichment_timeout_seconds
+    )
+    max_concurrent_sandboxes: Annotated[
+        int, Field(ge=1, le=1000, description="Sandboxes at once per stack (Valkey semaphore / concurrency).")
+    ] = WORKER.max_concurrent_sandboxes
 
 
 class Backends(_Model):

@@ -15,7 +15,7 @@ from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 from pydantic import Field
 
 from docpipe.targets import lambda_ as lambda_timing
-from docpipe.targets.lambda_ import DEFAULT_SHUTDOWN_BUFFER_SECONDS, WORKFLOW_TASK_SECONDS
+from docpipe.targets.lambda_ import DEFAULT_SHUTDOWN_BUFFER_SECONDS
 from docpipe.targets.lambda_ import MAX_TIMEOUT_SECONDS as LAMBDA_MAX_TIMEOUT_SECONDS
 from policies.common import PolicyConfig, stack_policy
 from policies.props import UNKNOWN, get, number, plain
@@ -186,9 +186,10 @@ def _descendants(placement: Placement, resources: list[PolicyResource], kind: st
 
 def required_timeout(placement: Placement, config: Mapping[str, Any]) -> tuple[float, str]:
     """Seconds a Lambda worker's timeout must cover, and the sum spelled out (the core's one rule)."""
+    # The timing itself is the Lambda target's (docpipe.targets.lambda_), not this policy's to set.
     buffer = number(placement.sizing.get("shutdownBufferSeconds"))
     if buffer is None:
-        buffer = float(config["defaultShutdownBufferSeconds"])
+        buffer = float(DEFAULT_SHUTDOWN_BUFFER_SECONDS)
     return lambda_timing.required_timeout(placement.role, placement.activity_timeout_seconds, buffer)
 
 
@@ -242,14 +243,6 @@ class LambdaTimeoutConfig(PolicyConfig):
     max_timeout_seconds: float = Field(
         default=LAMBDA_MAX_TIMEOUT_SECONDS,
         description="Highest Lambda timeout accepted (Lambda's own limit is 900 s).",
-    )
-    default_shutdown_buffer_seconds: float = Field(
-        default=DEFAULT_SHUTDOWN_BUFFER_SECONDS,
-        description="Shutdown buffer assumed when a placement does not state shutdownBufferSeconds.",
-    )
-    workflow_task_seconds: float = Field(
-        default=WORKFLOW_TASK_SECONDS,
-        description="Time a workflow task needs (the workflow role has no activity timeout).",
     )
 
 

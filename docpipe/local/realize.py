@@ -167,13 +167,9 @@ def realize(
         for name in (Env.UNSTRUCTURED_API_URL, Env.OLLAMA_HOST):
             if src.get(name):
                 extra[name] = src[name]
-        if (
-            backends.analysis.kind == "strands"
-            and backends.analysis.provider == "bedrock"
-            and p.role == "analysis"
-        ):
-            if not (src.get("AWS_REGION") or src.get("AWS_DEFAULT_REGION")):
-                extra["AWS_REGION"] = plan.config.aws_region
+        bedrock = backends.analysis.kind == "strands" and backends.analysis.provider == "bedrock"
+        if p.role == "analysis" and bedrock and not (src.get("AWS_REGION") or src.get("AWS_DEFAULT_REGION")):
+            extra["AWS_REGION"] = plan.config.aws_region
         if endpoints.temporal_profile is not None:
             extra["TEMPORAL_CONFIG_FILE"] = str(endpoints.temporal_profile)
         # On a laptop there is no VPC boundary: every activity role reaches the local Valkey.

@@ -11,8 +11,8 @@ import pytest
 
 from docpipe.cost import estimate, load_price_book
 from docpipe.cost.baseline import temporal_actions_usd
-from docpipe.targets.lambda_ import lambda_usage
 from docpipe.cost.placements import default_config, with_targets
+from docpipe.targets.lambda_ import lambda_usage
 from workers.contract import ROLES
 
 T = 2_592_000  # seconds in the month
@@ -55,9 +55,10 @@ def test_cloudrun_scaler_settings_are_config_keys_and_priced() -> None:
         "cloudrun", activity.sizing_for("cloudrun").model_copy(update={"scale_down_seconds": 90})
     )
     faster = base.model_copy(update={"activities": base.activities.model_copy(update={"extraction": quick})})
-    assert estimate(faster).component("extraction (cloudrun)").usd < estimate(base).component(
-        "extraction (cloudrun)"
-    ).usd
+    assert (
+        estimate(faster).component("extraction (cloudrun)").usd
+        < estimate(base).component("extraction (cloudrun)").usd
+    )
 
 
 def test_cloudrun_min_instances_are_always_on(stack) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT  # type: ignore[import-not-found]
 
 from docpipe.config import ConfigError
 from docpipe.stackfile import FlatConfig, flat_from_stack_file
 from infra.offline import OfflineRunner
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PROD_SECRETS = ("docpipe:unstructuredApiKey", "docpipe:e2bApiKey")
 

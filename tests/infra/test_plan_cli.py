@@ -6,8 +6,9 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import ROOT  # type: ignore[import-not-found]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _plan(*args: str) -> subprocess.CompletedProcess[str]:

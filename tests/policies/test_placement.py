@@ -113,7 +113,9 @@ def test_workflow_lambda_needs_a_task_plus_buffer() -> None:
         "docpipe:activities.workflow.lambda.timeoutSeconds to at least 17 (max 900) or shorten "
         "activityTimeoutSeconds"
     ]
-    assert messages("lambda-timeout-fits-activity", short, {"workflowTaskSeconds": 5}) == []
+    # The rule's numbers are the Lambda target's (one source); the policy config can only lower the cap.
+    with pytest.raises(ValueError, match="workflowTaskSeconds"):
+        messages("lambda-timeout-fits-activity", short, {"workflowTaskSeconds": 5})
 
 
 def test_missing_timeout_means_the_aws_default_of_3_s() -> None:
