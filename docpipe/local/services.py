@@ -18,11 +18,12 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+
+from docpipe.local.wait import WaitTimeout, wait_until
 
 
 class ServiceError(RuntimeError):
@@ -177,23 +178,27 @@ class TemporalDevServer(_Service):
 
     def wait_ready(self) -> None:
         """Until the frontend answers a health check (or the process dies, or the timeout passes)."""
-        assert self._proc is not None and self.port is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise ServiceError(f"{self.name} exited with {self._proc.returncode}; see {self.log_path}")
-            if _port_open(self.port, self.host):
-                health = subprocess.run(
-                    [temporal_binary(), "operator", "cluster", "health", "--address", self.address],
-                    capture_output=True,
-                    timeout=10,
-                    check=False,
-                )
-                if health.returncode == 0 and b"SERVING" in health.stdout:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise ServiceError(f"{self.name} not ready after {self.startup_timeout:g} s; see {self.log_path}")
+        proc, port = self._proc, self.port
+        assert proc is not None and port is not None
+
+        def serving() -> bool:
+            if proc.poll() is not None:
+                raise ServiceError(f"{self.name} exited with {proc.returncode}; see {self.log_path}")
+            if not _port_open(port, self.host):
+                return False
+            health = subprocess.run(
+                [temporal_binary(), "operator", "cluster", "health", "--address", self.address],
+                capture_output=True,
+                timeout=10,
+                check=False,
+            )
+            return health.returncode == 0 and b"SERVING" in health.stdout
+
+        try:
+            wait_until(serving, self.startup_timeout, 0.1, what=f"{self.name} to answer a health check")
+        except WaitTimeout as err:
+            self.stop()
+            raise ServiceError(f"{err}; see {self.log_path}") from None
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -265,15 +270,17 @@ class Postgres(_Service):
     def wait_ready(self, timeout: float = 15.0) -> None:
         import psycopg
 
-        deadline = time.monotonic() + timeout
-        while True:
+        def accepts() -> bool:
             try:
                 with psycopg.connect(self._server.get_uri(), connect_timeout=2):
-                    return
+                    return True
             except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise ServiceError(f"{self.name} not answering after {timeout:g} s") from None
-                time.sleep(0.1)
+                return False
+
+        try:
+            wait_until(accepts, timeout, 0.1, what=f"{self.name} to accept connections")
+        except WaitTimeout as err:
+            raise ServiceError(str(err)) from None
 
     def stop(self) -> None:
         server, self._server = self._server, None
@@ -320,12 +327,12 @@ class Valkey(_Service):
         return self
 
     def wait_ready(self, timeout: float = 10.0) -> None:
-        assert self.port is not None
-        deadline = time.monotonic() + timeout
-        while not _port_open(self.port, self.host):
-            if time.monotonic() > deadline:
-                raise ServiceError(f"{self.name} not answering on port {self.port} after {timeout:g} s")
-            time.sleep(0.05)
+        port = self.port
+        assert port is not None
+        try:
+            wait_until(lambda: _port_open(port, self.host), timeout, 0.05, what=f"{self.name} on port {port}")
+        except WaitTimeout as err:
+            raise ServiceError(str(err)) from None
 
     def stop(self) -> None:
         server, self._server = self._server, None

@@ -32,6 +32,7 @@ from docpipe.local.services import (
 )
 from docpipe.local.state import DevState, clear_state, prune_pg_handles, reap_leftovers, write_state
 from docpipe.local.supervisor import ProcessSpec, Supervisor, SupervisorError
+from docpipe.local.wait import WaitTimeout, wait_until
 from docpipe.plan import PlacementPlan
 from workers.contract import ROLES
 
@@ -257,16 +258,21 @@ class LocalStack:
 
     def wait_workers_ready(self, timeout: float = 60.0) -> None:
         """Until every role's worker is up and polling again (restarts included)."""
-        deadline = time.monotonic() + timeout
         names = [worker_name(r) for r in ROLES]
-        while not all(self.supervisor.is_ready(n) for n in names):
+
+        def all_ready() -> bool:
+            if all(self.supervisor.is_ready(n) for n in names):
+                return True
             failed = self.supervisor.failures()
             if failed:
                 raise SupervisorError("; ".join(f"{n} {why}" for n, why in failed.items()))
-            if time.monotonic() > deadline:
-                late = [n for n in names if not self.supervisor.is_ready(n)]
-                raise SupervisorError(f"not ready after {timeout:g} s: {', '.join(late)}")
-            time.sleep(0.05)
+            return False
+
+        try:
+            wait_until(all_ready, timeout, 0.05, what="every role's worker to be ready")
+        except WaitTimeout as err:
+            late = [n for n in names if not self.supervisor.is_ready(n)]
+            raise SupervisorError(f"{err}: {', '.join(late)} not ready") from None
 
     def service(self, name: ServiceName) -> Any:
         return {"temporal": self.temporal, "postgres": self.postgres, "valkey": self.valkey}[name]

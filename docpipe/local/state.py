@@ -13,12 +13,12 @@ import contextlib
 import json
 import os
 import signal
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from docpipe.local.home import HOME_ENV, Home
+from docpipe.local.wait import WaitTimeout, wait_until
 
 # Process kinds `docpipe dev` starts, recognised by their command line.
 _LEFTOVER_MARKERS = ("docpipe.cli worker", "temporal server start-dev", "valkey-server")
@@ -131,9 +131,8 @@ def reap_leftovers(home: Home, timeout: float = 5.0) -> list[str]:
     for pid in victims:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while any(pid_alive(p) for p in victims) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    with contextlib.suppress(WaitTimeout):  # those still alive after `timeout` get SIGKILL
+        wait_until(lambda: not any(pid_alive(p) for p in victims), timeout, 0.1, what="leftovers to exit")
     for pid in victims:
         if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):

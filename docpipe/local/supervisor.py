@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from docpipe.local.wait import WaitTimeout, wait_until
+
 
 class SupervisorError(RuntimeError):
     """A child did not become ready, or kept dying (the message carries the end of its log)."""
@@ -171,8 +173,8 @@ class Supervisor:
     def wait_ready(self, names: Iterable[str], timeout: float = 60.0) -> None:
         """Until every named process logged its ready line; raises with the log of one that died."""
         pending = set(names)
-        deadline = time.monotonic() + timeout
-        while pending:
+
+        def all_ready() -> bool:
             with self._lock:
                 for name in list(pending):
                     mp = self._procs[name]
@@ -184,14 +186,14 @@ class Supervisor:
                             f"{name} exited with code {code} before it was ready "
                             f"(log: {mp.spec.log_path}):\n{mp.tail()}"
                         )
-            if pending and time.monotonic() > deadline:
-                name = sorted(pending)[0]
-                raise SupervisorError(
-                    f"{name} not ready after {timeout:g} s (log: {self._procs[name].spec.log_path}):\n"
-                    f"{self._procs[name].tail()}"
-                )
-            if pending:
-                time.sleep(0.05)
+            return not pending
+
+        try:
+            wait_until(all_ready, timeout, 0.05, what=f"{', '.join(sorted(pending))} to log ready")
+        except WaitTimeout as err:
+            late = self._procs[sorted(pending)[0]]
+            log = late.spec.log_path
+            raise SupervisorError(f"{err}; {late.name} is not (log: {log}):\n{late.tail()}") from None
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> int | None:
         """Send `sig` to the process's group without marking it stopped: the monitor restarts it.
@@ -225,12 +227,13 @@ class Supervisor:
                 mp._wanted = False
                 if mp.alive() and mp.pid is not None:
                     signal_group(mp.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for mp in targets:
-            if mp.proc is None:
-                continue
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                mp.proc.wait(max(0.0, deadline - time.monotonic()))
+        with contextlib.suppress(WaitTimeout):  # what is still running after `grace` is killed below
+            wait_until(
+                lambda: all(mp.proc is None or mp.proc.poll() is not None for mp in targets),
+                grace,
+                0.05,
+                what=f"{', '.join(mp.name for mp in targets)} to stop",
+            )
         for mp in targets:
             if mp.proc is None:
                 continue
