@@ -118,12 +118,6 @@ class PriceBook:
         """The same prices with an empty `used` record (one per estimate)."""
         return PriceBook(self.entries)
 
-    def unconfirmed_used(self) -> list[Price]:
-        return [p for k, p in sorted(self.used.items()) if not p.confirmed]
-
-    def assumptions_used(self) -> list[Price]:
-        return [p for k, p in sorted(self.used.items()) if p.assumption]
-
 
 # Keys that may be added by an override although the book lacks them: per-type prices, so a stack
 # can price an instance type the book does not list.

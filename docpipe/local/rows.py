@@ -93,14 +93,3 @@ def read_rows(conninfo: str, sha256s: list[str]) -> dict[str, DocumentRow]:
         )
         for r in rows
     }
-
-
-def count_rows(conninfo: str) -> int:
-    import psycopg
-
-    with psycopg.connect(conninfo) as conn:
-        exists = conn.execute("SELECT to_regclass('documents') IS NOT NULL").fetchone()
-        if not exists or not exists[0]:
-            return 0
-        row = conn.execute("SELECT count(*) FROM documents").fetchone()
-        return int(row[0]) if row else 0

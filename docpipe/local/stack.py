@@ -227,9 +227,6 @@ class LocalStack:
         """Signal one role's worker group; after an exit the supervisor starts a new one."""
         return self.supervisor.kill(worker_name(role), sig)
 
-    def restart_worker(self, role: str) -> None:
-        self.supervisor.restart(worker_name(role), grace=self.grace_seconds + 5)
-
     def add_worker(
         self,
         role: str,

@@ -213,12 +213,6 @@ class Supervisor:
     def stop(self, name: str, grace: float = 10.0) -> None:
         self.stop_many([name], grace)
 
-    def restart(self, name: str, grace: float = 10.0, ready_timeout: float = 60.0) -> ManagedProcess:
-        self.stop(name, grace)
-        mp = self.start(name)
-        self.wait_ready([name], ready_timeout)
-        return mp
-
     def stop_many(self, names: Iterable[str], grace: float = 10.0) -> None:
         """SIGTERM each group, wait up to `grace` seconds for all of them, then SIGKILL what is left."""
         with self._lock:
