@@ -8,9 +8,6 @@ run the Pulumi program, so it is the control that shows the check can fail.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +15,7 @@ import pytest
 from docpipe.local.home import HOME_ENV
 from workers.contract import Env
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import run_python
 
 WRAPPER = """
 import json, sys
@@ -32,19 +29,12 @@ sys.exit(code)
 
 def _modules_loaded_by(argv: list[str], tmp_path: Path) -> list[str]:
     out = tmp_path / "modules.json"
-    env = {**os.environ, HOME_ENV: str(tmp_path / "home")}  # `status`: an empty local stack
-    env.pop(Env.DATABASE_URL, None)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # `plan` imports the large provider SDKs
-    proc = subprocess.run(
-        [sys.executable, "-c", WRAPPER, str(out), *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, f"docpipe {' '.join(argv)} failed:\n{proc.stdout}\n{proc.stderr}"
+    env = {
+        HOME_ENV: str(tmp_path / "home"),  # `status`: an empty local stack
+        Env.DATABASE_URL: None,
+        "PYTHONDONTWRITEBYTECODE": None,  # `plan` imports the large provider SDKs
+    }
+    run_python(["-c", WRAPPER, str(out), *argv], env)
     modules: list[str] = json.loads(out.read_text())
     return modules
 

@@ -3,17 +3,13 @@ nothing, prints cell text verbatim."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from docpipe.cli.status import render as render_status
 from docpipe.cli.table import render_table
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import run_python
+
 LONG = (
     "3,000 files × (1 start + 3.3 activities) = 12,900 actions, 1,000,000 included → billable 0; "
     "storage 0.01875 active + 25.20 retained GB-h"
@@ -74,22 +70,8 @@ def test_status_failures_wrap_inside_their_column_at_80() -> None:
     assert column(["", *failures], at) == reason.strip()
 
 
-def _cost_table(env_columns: str | None) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    if env_columns is not None:
-        env["COLUMNS"] = env_columns
-    proc = subprocess.run(
-        [sys.executable, "-m", "docpipe.cli", "cost", "--stack", "prod"],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,  # no terminal anywhere: stdin, stdout and stderr are not TTYs
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
+def _cost_table(columns: str | None) -> list[str]:
+    out = run_python(["-m", "docpipe.cli", "cost", "--stack", "prod"], {"COLUMNS": columns})
     return out[out.index("component") : out.index("† uses an unconfirmed price")].splitlines()
 
 
