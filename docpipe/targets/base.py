@@ -154,9 +154,14 @@ def unregister(key: str) -> None:
     _REGISTRY.pop(key, None)
 
 
+PLUGINS_ENV = "DOCPIPE_TARGETS"
+
+
 def _discover() -> None:
-    """Import the built-in target modules (each registers itself) and installed plug-ins."""
+    """Import the built-in target modules (each registers itself) and the plug-ins: installed ones
+    (entry point group `docpipe.targets`) and modules named in DOCPIPE_TARGETS (comma-separated)."""
     import importlib
+    import os
     import pkgutil
     from importlib.metadata import entry_points
 
@@ -167,6 +172,11 @@ def _discover() -> None:
             importlib.import_module(f"{package.__name__}.{module.name}")
     for entry in entry_points(group="docpipe.targets"):
         entry.load()
+    for name in filter(None, (n.strip() for n in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            raise ImportError(f"{PLUGINS_ENV} names {name!r}, which cannot be imported: {err}") from err
 
 
 _discovered = False

@@ -31,14 +31,14 @@ def dev_env(home: Path) -> dict[str, str]:
 class DevProcess:
     """`python -m docpipe.cli ARGS` in its own session (as a shell runs a foreground job)."""
 
-    def __init__(self, home: Path, *args: str) -> None:
+    def __init__(self, home: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.home = Home(home)
         self.out: list[str] = []
         self.err: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "docpipe.cli", *args],
             cwd=ROOT,
-            env=dev_env(home),
+            env={**dev_env(home), **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -100,8 +100,8 @@ class DevProcess:
         return f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
-def run_dev(home: Path, *args: str, timeout: float = 180) -> DevProcess:
-    p = DevProcess(home, "dev", *args)
+def run_dev(home: Path, *args: str, timeout: float = 180, env: dict[str, str] | None = None) -> DevProcess:
+    p = DevProcess(home, "dev", *args, env=env)
     p.wait(timeout)
     return p
 
