@@ -46,9 +46,8 @@ class FargateTarget(Target[FargateSizing]):
     def rules(self, config: Any, role: Role) -> list[str]:
         sizing = self.sizing(config.activities[role])
         if role == "storage" and sizing.tasks > 1:
-            return [
-                f"docpipe:activities.{role}.fargate.tasks: storage runs one task on fargate, got {sizing.tasks}"
-            ]
+            key = f"docpipe:activities.{role}.fargate.tasks"
+            return [f"{key}: storage runs one task on fargate, got {sizing.tasks}"]
         return []
 
     def hourly(self, sizing: FargateSizing) -> float:
