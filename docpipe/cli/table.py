@@ -32,8 +32,9 @@ def _cell(text: str, right: bool) -> Any:
 
 
 def _widths(header: Row | None, body: list[list[str]], columns: int, room: int | None) -> list[int | None]:
-    """Column widths that fit `room` characters of cells: the widest columns give way first, and a
-    column never narrower than its longest word (rich alone would fold "USD/month" into "USD/mont h").
+    """Column widths that fit `room` characters of cells: the widest column gives way first, down to
+    its longest word; only when every column is there do the widest cells fold inside words (rich
+    alone shrinks columns without regard to words and folds "USD/month" into "USD/mont h").
     """
     from rich.cells import cell_len
 
@@ -43,14 +44,17 @@ def _widths(header: Row | None, body: list[list[str]], columns: int, room: int |
     cells = [[row[i] for row in lines if i < len(row)] for i in range(columns)]
     widest = [max((cell_len(c) for c in col), default=0) for col in cells]
     longest_word = [max((cell_len(w) for c in col for w in c.split()), default=0) for col in cells]
+    heading_word = [
+        max((cell_len(w) for w in (header[i] if header else "").split()), default=1) for i in range(columns)
+    ]
     widths = list(widest)
-    excess = sum(widths) - room
-    while excess > 0:
-        can = [i for i in range(columns) if widths[i] > longest_word[i]]
-        if not can:
-            break  # every column is down to its longest word: rich folds what is still too wide
-        widths[max(can, key=lambda i: widths[i])] -= 1
-        excess -= 1
+    # Wrap between words first; then fold the widest cells, keeping headings whole; then anything.
+    for floor in (longest_word, heading_word, [1] * columns):
+        while sum(widths) > room:
+            can = [i for i in range(columns) if widths[i] > floor[i]]
+            if not can:
+                break
+            widths[max(can, key=lambda i: widths[i])] -= 1
     return list(widths)
 
 

@@ -38,6 +38,17 @@ def test_the_widest_column_wraps_first_and_no_word_is_split() -> None:
     assert any(line.startswith("extraction  cloudrun") for line in lines)
 
 
+def test_when_words_cannot_fit_the_widest_cells_fold_and_headings_stay_whole() -> None:
+    header = ["document", "type", "enriched", "row (sha256)", "extract", "analyse", "enrich", "store"]
+    row = ["contract.docx", "contract", "yes", "244da775b6ba", "316 ms", "97 ms", "150 ms", "—"]
+    lines = render_table([*header, "outcome"], [[*row, "skipped: already stored"]], width=80)
+    assert max(len(line) for line in lines) <= 80
+    head = next(n for n, line in enumerate(lines) if "document" in line)
+    assert {"document", "enriched", "extract", "analyse", "outcome"} <= set(lines[head].split())
+    type_at = lines[head].index("type")
+    assert "".join(line[:type_at].strip() for line in lines[head + 1 :]) == "contract.docx"  # folded, whole
+
+
 def test_cells_are_text_not_markup_and_right_aligned_cells_keep_trailing_spaces() -> None:
     rows = [["[docpipe:placement:Ec2]", "17.12†"], ["TOTAL", "100.03 "]]
     lines = render_table(["component", "USD/month"], rows, align="<>", width=80)

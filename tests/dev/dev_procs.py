@@ -25,6 +25,9 @@ def dev_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env[HOME_ENV] = str(home)
     env["PYTHONUNBUFFERED"] = "1"
+    # Tables fit the terminal (80 columns without one) by wrapping cells; these tests read one line
+    # per document (its outcome whole), so they ask for a width no line reaches.
+    env["COLUMNS"] = "4000"
     return env
 
 
