@@ -1,6 +1,7 @@
-"""docpipe's cost model: price book, estimates, recommender, simulator and chart.
+"""docpipe's cost model: price book, estimates, recommender, simulator and the compare sweep.
 
-The public API, for the CLI and the policy pack (import-light: no matplotlib, no Pulumi):
+The public API, for the CLI and the policy pack (import-light: no matplotlib, no Pulumi; the chart
+of `docpipe cost compare --chart` is drawn by docpipe/cli/chart.py):
 
     from docpipe.cost import estimate
     est = estimate(plan_or_config)            # Estimate
