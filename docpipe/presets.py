@@ -25,9 +25,13 @@ from docpipe.targets import all_targets
 from workers.contract import ROLES
 
 # Per-role settings that are not a target's (each target's sizing defaults live with the target).
+# Extraction and analysis get 420 s (7 minutes, ≥ 1.5 × the seed's longest run time per file, 3.5
+# minutes at high traffic): long enough for slow documents, short enough that a Lambda worker can hold
+# one (Temporal's timing rule needs a timeout of 2 × 420 + 5 = 845 s ≤ 900), so flipping either role
+# to lambda is one key.
 ROLE_ACTIVITY_TIMEOUTS: dict[str, int] = {
-    "extraction": 600,
-    "analysis": 600,
+    "extraction": 420,
+    "analysis": 420,
     "enrichment": 300,
     "storage": 60,
 }

@@ -15,7 +15,6 @@ from pulumi_policy import PolicyResource, ReportViolation, StackValidationArgs
 from pydantic import Field
 
 from docpipe.targets import lambda_ as lambda_timing
-from docpipe.targets.lambda_ import DEFAULT_SHUTDOWN_BUFFER_SECONDS
 from docpipe.targets.lambda_ import MAX_TIMEOUT_SECONDS as LAMBDA_MAX_TIMEOUT_SECONDS
 from policies.common import PolicyConfig, stack_policy
 from policies.props import UNKNOWN, get, number, plain
@@ -185,18 +184,19 @@ def _descendants(placement: Placement, resources: list[PolicyResource], kind: st
 
 
 def required_timeout(placement: Placement, config: Mapping[str, Any]) -> tuple[float, str]:
-    """Seconds a Lambda worker's timeout must cover, and the sum spelled out (the core's one rule)."""
-    # The timing itself is the Lambda target's (docpipe.targets.lambda_), not this policy's to set.
-    buffer = number(placement.sizing.get("shutdownBufferSeconds"))
-    if buffer is None:
-        buffer = float(DEFAULT_SHUTDOWN_BUFFER_SECONDS)
-    return lambda_timing.required_timeout(placement.role, placement.activity_timeout_seconds, buffer)
+    """Seconds a Lambda worker's timeout must cover, and the sum spelled out (the core's one rule).
+
+    The timing is the Lambda target's (docpipe.targets.lambda_: Temporal's rule for long
+    activities), derived from the activity timeout the placement declares — not this policy's to set.
+    """
+    needed, why = lambda_timing.required_timeout(placement.role, placement.activity_timeout_seconds)
+    return float(needed), why
 
 
 def check_lambda_timeouts(
     args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation
 ) -> None:
-    """Each Lambda worker's timeout covers its activity timeout + shutdown buffer and is ≤ the cap."""
+    """Each Lambda worker's timeout holds one activity plus the worker's deadline buffer, ≤ the cap."""
     limit = float(config["maxTimeoutSeconds"])
     checked: set[str] = set()
     for placement in placements(args.resources):
@@ -256,13 +256,13 @@ def _check_lambda_timeouts(
 
 lambda_timeout_fits_activity = stack_policy(
     name="lambda-timeout-fits-activity",
-    description="A Lambda worker's timeout covers its role's activity timeout plus the worker's shutdown "
-    "buffer, and stays within Lambda's 900 s limit.",
+    description="A Lambda worker's timeout holds one activity of its role plus the worker's deadline "
+    "buffer (Temporal's rule for long activities), and stays within Lambda's 900 s limit.",
     remediation=(
-        "A Temporal Serverless Worker stops polling a shutdown buffer before its deadline, so set "
-        "docpipe:activities.<role>.lambda.timeoutSeconds ≥ activityTimeoutSeconds + "
-        "shutdownBufferSeconds (≤ 900), shorten the activity timeout, or place the role on ec2 or "
-        "cloudrun."
+        "A Temporal Serverless Worker stops polling a deadline buffer before its timeout and must still "
+        "finish the activity it holds, so set docpipe:activities.<role>.lambda.timeoutSeconds ≥ "
+        "2 × activityTimeoutSeconds + 5 (≤ 900; `docpipe plan` shows the minimum), shorten the "
+        "activity timeout, or place the role on ec2 or cloudrun."
     ),
     config=LambdaTimeoutConfig,
     check=_check_lambda_timeouts,

@@ -5,15 +5,25 @@ defaults, the timing rule, the worker's runtime settings, the cost, the right-si
 simulation model. The Pulumi half (function, IAM, invoke role) is `infra/placements/lambda_.py`.
 
 How it behaves (temporalio.contrib.aws.lambda_worker): Temporal invokes the function when a task is
-queued and no running invocation is free. The invocation polls until `timeout − shutdownBuffer`,
-then stops polling, lets running tasks finish within the graceful stop, and returns. It never exits
-early when idle, so every invocation is billed for its whole timeout.
+queued and no running invocation is free. The invocation polls until `timeout − deadline buffer`,
+then stops polling, lets running tasks finish within the graceful stop, runs its shutdown hooks and
+returns; it never returns early when idle. The timing follows Temporal's rule for long activities
+("Tuning for long-running Activities"), derived per role from its activity timeout `A` — never
+configured separately, so it cannot drift:
+
+    graceful stop   = A + STOP_MARGIN_SECONDS      (> the longest activity)
+    deadline buffer = graceful stop + HOOK_SECONDS (> graceful stop + shutdown hooks)
+    timeout         ≥ A + deadline buffer + 1      (> activity + buffer), at most 900 s
+
+So a task picked up at the last moment of the poll window still finishes, and nothing is cut and
+retried. An invocation is billed from its start until it returns: the poll window `P`, plus the rest
+of a task still running at `P`.
 
 Capacity (closed form, Poisson arrivals at the month's mean rate, one task at a time per
 invocation): an arrival is absorbed by an invocation that is idle-polling; the idle-poll time on offer
 is `inv_rate·P − ρ` per second, so the absorbed share is `f = 1 − e^{−idle pollers}` and invocations
-run back to back at heavy load. A task picked up with less than its duration left before `P` is cut
-at the deadline and retried; retries add arrivals (solved as a damped fixed point).
+run back to back at heavy load. The chance an invocation still runs a task at `P` is the last start's
+chance of falling within `d` of `P`; that task drains for `d/2` on average.
 """
 
 from __future__ import annotations
@@ -41,14 +51,36 @@ if TYPE_CHECKING:
 
 KEY = "lambda"
 MAX_TIMEOUT_SECONDS = 900
-# temporalio.contrib.aws.lambda_worker's default: graceful shutdown (5 s) + hook buffer (2 s).
-DEFAULT_SHUTDOWN_BUFFER_SECONDS = 7
-# Part of the shutdown buffer kept for the worker's shutdown hooks (closing clients) after the
-# graceful stop: the contrib default's 2 s.
+# The graceful stop exceeds the longest activity by this much (Temporal: stop timeout > activity).
+STOP_MARGIN_SECONDS = 2
+# After the graceful stop, time for the worker's shutdown hooks (closing clients): the contrib's 2 s.
 HOOK_SECONDS = 2
 # A workflow task must finish well within this; the workflow role has no activity timeout.
 WORKFLOW_TASK_SECONDS = 10
-RETRY_BACKOFF_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class LambdaTiming:
+    """A Lambda worker's timing, derived from the longest task it may run (Temporal's rule)."""
+
+    activity_seconds: int
+    graceful_stop_seconds: int
+    deadline_buffer_seconds: int
+    min_timeout_seconds: int
+
+    @classmethod
+    def of(cls, activity_timeout: int | None) -> LambdaTiming:
+        a = WORKFLOW_TASK_SECONDS if activity_timeout is None else int(activity_timeout)
+        graceful = a + STOP_MARGIN_SECONDS
+        buffer = graceful + HOOK_SECONDS
+        return cls(a, graceful, buffer, a + buffer + 1)
+
+    def poll_seconds(self, timeout: int) -> int:
+        return timeout - self.deadline_buffer_seconds
+
+
+# The longest activity a Lambda worker can hold: A + (A + margins) + 1 ≤ 900.
+MAX_ACTIVITY_SECONDS = (MAX_TIMEOUT_SECONDS - 1 - STOP_MARGIN_SECONDS - HOOK_SECONDS) // 2
 
 
 class LambdaSizing(ConfigModel):
@@ -62,8 +94,10 @@ class LambdaSizing(ConfigModel):
         Field(
             ge=1,
             le=MAX_TIMEOUT_SECONDS,
-            description="Function timeout: the invocation polls until timeout − shutdownBufferSeconds and "
-            "is billed for all of it. Must cover activityTimeoutSeconds + shutdownBufferSeconds.",
+            description="Function timeout: the invocation polls until timeout minus its deadline buffer "
+            f"(2 × activityTimeoutSeconds + {STOP_MARGIN_SECONDS + HOOK_SECONDS} s in all, derived), so it "
+            "must be at least 2 × activityTimeoutSeconds + "
+            f"{STOP_MARGIN_SECONDS + HOOK_SECONDS + 1} s.",
         ),
     ] = 300
     reserved_concurrency: Annotated[
@@ -81,23 +115,17 @@ class LambdaSizing(ConfigModel):
     architecture: Literal["arm64", "x86_64"] = Field(
         "arm64", description="CPU architecture (arm64 = Graviton)."
     )
-    shutdown_buffer_seconds: Annotated[
-        int,
-        Field(
-            ge=1 + HOOK_SECONDS,
-            le=120,
-            description="Seconds before the deadline the worker stops polling: its graceful stop plus "
-            f"{HOOK_SECONDS} s for shutdown hooks.",
-        ),
-    ] = DEFAULT_SHUTDOWN_BUFFER_SECONDS
 
 
+# Timeouts are the smallest the timing rule allows for the presets' activity timeouts (rounded up to
+# 5 s): workflow 10 s task → 25 (30), extraction/analysis 420 s → 845, enrichment 300 s → 605,
+# storage 60 s → 125.
 DEFAULTS: dict[Role, dict[str, Any]] = {
     "workflow": {"memoryMb": 512, "timeoutSeconds": 30, "reservedConcurrency": 10},
-    "extraction": {"memoryMb": 2048, "timeoutSeconds": 620},
-    "analysis": {"memoryMb": 1024, "timeoutSeconds": 620},
-    "enrichment": {"memoryMb": 512, "timeoutSeconds": 320, "reservedConcurrency": 4},
-    "storage": {"memoryMb": 512, "timeoutSeconds": 90, "reservedConcurrency": 10},
+    "extraction": {"memoryMb": 2048, "timeoutSeconds": 845},
+    "analysis": {"memoryMb": 1024, "timeoutSeconds": 845},
+    "enrichment": {"memoryMb": 512, "timeoutSeconds": 605, "reservedConcurrency": 4},
+    "storage": {"memoryMb": 512, "timeoutSeconds": 125, "reservedConcurrency": 10},
 }
 # Lambda roles the tiers place on Lambda carry a reserved concurrency: without one a burst may use the
 # account's whole concurrency (1,000), which the policy pack's burst-cost-cap refuses.
@@ -106,19 +134,18 @@ TIER_OVERRIDES: dict[str, dict[Role, dict[str, Any]]] = {
 }
 
 
-def required_timeout(role: str, activity_timeout: float | None, buffer: float) -> tuple[float, str]:
-    """Seconds a Lambda worker's timeout must cover, and the sum spelled out.
+def required_timeout(role: str, activity_timeout: float | None) -> tuple[int, str]:
+    """The smallest Lambda timeout that holds one of the role's tasks, and the sum spelled out.
 
     The one statement of the rule: config validation, the recommender and the policy pack's
     `lambda-timeout-fits-activity` all call it.
     """
-    if activity_timeout is None:
-        task = WORKFLOW_TASK_SECONDS
-        return task + buffer, f"a workflow task ({task:g} s) plus the worker's shutdown buffer ({buffer:g} s)"
+    t = LambdaTiming.of(None if activity_timeout is None else int(activity_timeout))
+    task = "a workflow task" if activity_timeout is None else f"the {role} activity timeout"
     return (
-        activity_timeout + buffer,
-        f"the {role} activity timeout ({activity_timeout:g} s) plus the worker's shutdown buffer "
-        f"({buffer:g} s)",
+        t.min_timeout_seconds,
+        f"{task} ({t.activity_seconds} s) plus the worker's deadline buffer ({t.deadline_buffer_seconds} s: "
+        f"graceful stop {t.graceful_stop_seconds} s + {HOOK_SECONDS} s for shutdown hooks) plus 1 s",
     )
 
 
@@ -126,46 +153,38 @@ def required_timeout(role: str, activity_timeout: float | None, buffer: float) -
 class LambdaUsage:
     invocations: float
     absorbed_share: float
-    cut_probability: float
-    retries: float
+    in_flight_at_deadline: float  # chance an invocation still runs a task when polling stops
     mean_concurrency: float
+    billed_seconds: float  # per invocation: the poll window plus the expected drain
 
 
-def lambda_usage(
-    tasks: float, task_seconds: float, month_seconds: float, poll_seconds: float, billed_seconds: float
-) -> LambdaUsage:
-    """Invocations a month of `tasks` needs (see the module docstring for the rules)."""
+def lambda_usage(tasks: float, task_seconds: float, month_seconds: float, poll_seconds: float) -> LambdaUsage:
+    """Invocations a month of `tasks` needs and what each is billed (see the module docstring)."""
     if tasks <= 0:
-        return LambdaUsage(0.0, 0.0, 0.0, 0.0, 0.0)
+        return LambdaUsage(0.0, 0.0, 0.0, 0.0, float(poll_seconds))
     lam = tasks / month_seconds
     d = task_seconds
     p = poll_seconds
-    if p <= d:  # every task is cut: the configuration cannot work (config validation forbids it)
-        return LambdaUsage(tasks, 0.0, 1.0, tasks, lam * billed_seconds)
-    lam_eff, inv_rate, share, cut = lam, lam, 0.0, 0.0
+    inv_rate, share, in_flight = lam, 0.0, 0.0
     for _ in range(500):
-        rho = lam * d + inv_rate * cut * d / 2  # useful work plus the half-run of cut tasks
-        idle_pollers = max(1e-12, inv_rate * p - rho)
+        idle_pollers = max(1e-12, inv_rate * p - lam * d)
         share = 1 - math.exp(-idle_pollers)
-        per_poller = lam_eff * share / idle_pollers  # task rate an idle poller sees
+        per_poller = lam * share / idle_pollers  # task rate an idle poller sees
         cycle = d + 1 / per_poller
-        starts = 1 + (p - d) / cycle
-        cut = min(1.0, d / cycle)
-        nxt_inv = lam_eff / starts
-        nxt_lam = lam + nxt_inv * cut
-        # damped fixed point: the undamped map oscillates at heavy load
-        new_inv = 0.5 * inv_rate + 0.5 * nxt_inv
-        new_lam = 0.5 * lam_eff + 0.5 * nxt_lam
-        done = abs(new_inv - inv_rate) <= 1e-10 * lam and abs(new_lam - lam_eff) <= 1e-10 * lam
-        inv_rate, lam_eff = new_inv, new_lam
+        starts = 1 + max(0.0, p - d) / cycle
+        in_flight = min(1.0, d / cycle)
+        new_inv = 0.5 * inv_rate + 0.5 * lam / starts  # damped: the undamped map oscillates
+        done = abs(new_inv - inv_rate) <= 1e-10 * lam
+        inv_rate = new_inv
         if done:
             break
+    billed = p + in_flight * d / 2
     return LambdaUsage(
         invocations=inv_rate * month_seconds,
         absorbed_share=share,
-        cut_probability=cut,
-        retries=(lam_eff - lam) * month_seconds,
-        mean_concurrency=inv_rate * billed_seconds,
+        in_flight_at_deadline=in_flight,
+        mean_concurrency=inv_rate * billed,
+        billed_seconds=billed,
     )
 
 
@@ -192,27 +211,33 @@ class LambdaTarget(Target[LambdaSizing]):
     def rules(self, config: StackConfig, role: Role) -> list[str]:
         activity = config.activities[role]
         sizing = self.sizing(activity)
-        needed, _why = required_timeout(
-            role, activity.activity_timeout_seconds, sizing.shutdown_buffer_seconds
-        )
+        needed, why = required_timeout(role, activity.activity_timeout_seconds)
+        key = f"docpipe:activities.{role}.lambda.timeoutSeconds"
+        if needed > MAX_TIMEOUT_SECONDS:
+            return [
+                f"docpipe:activities.{role}.activityTimeoutSeconds: a Lambda worker needs {why} = "
+                f"{needed} s, beyond Lambda's {MAX_TIMEOUT_SECONDS} s limit; place {role} on ec2 or "
+                f"cloudrun, or set activityTimeoutSeconds to at most {MAX_ACTIVITY_SECONDS}"
+            ]
         if sizing.timeout_seconds >= needed:
             return []
-        key = f"docpipe:activities.{role}.lambda.timeoutSeconds"
-        if activity.activity_timeout_seconds is None:
-            return [
-                f"{key}: {sizing.timeout_seconds} s leaves no time for a workflow task; "
-                f"set it to at least {needed:g} s"
-            ]
-        advice = (
-            f"set it to at least {needed:g} s (max {MAX_TIMEOUT_SECONDS}), or move {role} to ec2 or cloudrun"
-            if needed <= MAX_TIMEOUT_SECONDS
-            else f"Lambda's {MAX_TIMEOUT_SECONDS} s limit cannot hold it: move {role} to ec2 or cloudrun, "
-            "or shorten the activity timeout"
-        )
         return [
-            f"{key}: {sizing.timeout_seconds} s does not cover activities.{role}.activityTimeoutSeconds "
-            f"({activity.activity_timeout_seconds} s) plus the worker's shutdown buffer "
-            f"({sizing.shutdown_buffer_seconds} s); {advice}"
+            f"{key}: {sizing.timeout_seconds} s cannot hold {why}; set it to at least {needed} s "
+            f"(max {MAX_TIMEOUT_SECONDS})"
+        ]
+
+    def notes(self, placement: RolePlacement) -> list[str]:
+        s = self.sizing(placement)
+        if s.reserved_concurrency is None:
+            return [
+                f"{placement.role}: no reserved concurrency — a burst may use the account's whole "
+                "Lambda concurrency (burst-cost-cap prices it at the account limit)"
+            ]
+        return [
+            f"{placement.role}: reserves {s.reserved_concurrency} concurrent executions — AWS keeps "
+            "100 unreserved, so the account limit must be ≥ 100 + every reservation (new accounts "
+            "are often at 10: Service Quotas → Lambda → Concurrent executions); unset "
+            f"activities.{placement.role}.lambda.reservedConcurrency to reserve none"
         ]
 
     # --- plan -------------------------------------------------------------------------------------
@@ -228,14 +253,17 @@ class LambdaTarget(Target[LambdaSizing]):
         return sizing.architecture
 
     # --- runtime ----------------------------------------------------------------------------------
+    def timing(self, placement: RolePlacement) -> LambdaTiming:
+        return LambdaTiming.of(placement.activity_timeout_seconds)
+
     def runtime(self, placement: RolePlacement) -> Mapping[str, Any]:
         s = self.sizing(placement)
-        buffer = s.shutdown_buffer_seconds
+        t = self.timing(placement)
         return {
-            "pollSeconds": s.timeout_seconds - buffer,
-            "gracefulStopSeconds": buffer - HOOK_SECONDS,
-            "deadlineBufferSeconds": buffer,
-            "billedSecondsPerInvocation": s.timeout_seconds,
+            "pollSeconds": t.poll_seconds(s.timeout_seconds),
+            "gracefulStopSeconds": t.graceful_stop_seconds,
+            "deadlineBufferSeconds": t.deadline_buffer_seconds,
+            "minTimeoutSeconds": t.min_timeout_seconds,
         }
 
     def worker_env(self, placement: RolePlacement) -> dict[str, str]:
@@ -256,9 +284,9 @@ class LambdaTarget(Target[LambdaSizing]):
         gb_rate = prices.get(f"lambda.gbSecond.{s.architecture}")
         req_rate = prices.get("lambda.requestsPerMillion")
         gb = s.memory_mb / 1024
-        billed = float(s.timeout_seconds)
-        poll = billed - s.shutdown_buffer_seconds
-        use = lambda_usage(load.tasks, load.task_seconds, load.month_seconds, poll, billed)
+        poll = float(self.timing(placement).poll_seconds(s.timeout_seconds))
+        use = lambda_usage(load.tasks, load.task_seconds, load.month_seconds, poll)
+        billed = use.billed_seconds
         inv = use.invocations
         gb_seconds = inv * billed * gb
         duration = gb_seconds * gb_rate
@@ -270,16 +298,11 @@ class LambdaTarget(Target[LambdaSizing]):
         notes = [
             f"{num(round(load.tasks))} tasks ({load.tasks_working}); "
             f"{use.absorbed_share:.1%} picked up by an already-running invocation",
-            f"billed {num(billed)} s per invocation whatever the task length (polls until the deadline)",
+            f"billed {num(round(billed, 1))} s per invocation: it polls for {num(poll)} s whatever the "
+            f"load, then finishes a task still running ({use.in_flight_at_deadline:.1%} of invocations, "
+            f"{num(load.task_seconds / 2)} s on average)",
         ]
         warnings: list[str] = []
-        if use.retries >= max(0.5, 0.01 * load.tasks):
-            warnings.append(
-                f"{placement.role} on lambda: ~{num(round(use.retries))} tasks/month are picked up with "
-                f"less than their {num(load.task_seconds)} s left before the {num(poll)} s polling "
-                "deadline, cut and retried (a worker does not stop polling early); a longer "
-                f"activities.{placement.role}.lambda.timeoutSeconds or another target avoids it"
-            )
         concurrency = self.concurrency(s, prices)
         if use.mean_concurrency > concurrency:
             warnings.append(
@@ -316,7 +339,7 @@ class LambdaTarget(Target[LambdaSizing]):
             warnings=tuple(warnings),
             lambda_gb_seconds=gb_seconds,
             lambda_requests=inv,
-            extra={"invocations": inv, "retries": use.retries},
+            extra={"invocations": inv, "billedSecondsPerInvocation": billed},
         )
 
     def cold_start_seconds(self, sizing: LambdaSizing, prices: PriceBook) -> float:
@@ -333,19 +356,13 @@ class LambdaTarget(Target[LambdaSizing]):
         prices: PriceBook,
     ) -> LambdaSizing:
         update: dict[str, Any] = {}
-        activity_timeout = config.activities[role].activity_timeout_seconds
-        if activity_timeout is not None:
-            timeout = activity_timeout + sizing.shutdown_buffer_seconds
-            if timeout > sizing.timeout_seconds:
-                update["timeout_seconds"] = min(timeout, MAX_TIMEOUT_SECONDS)
+        timing = LambdaTiming.of(config.activities[role].activity_timeout_seconds)
+        if timing.min_timeout_seconds > sizing.timeout_seconds:
+            update["timeout_seconds"] = min(timing.min_timeout_seconds, MAX_TIMEOUT_SECONDS)
         if sizing.reserved_concurrency is not None:
-            billed = update.get("timeout_seconds", sizing.timeout_seconds)
+            timeout = update.get("timeout_seconds", sizing.timeout_seconds)
             use = lambda_usage(
-                load.tasks,
-                load.task_seconds,
-                load.month_seconds,
-                billed - sizing.shutdown_buffer_seconds,
-                billed,
+                load.tasks, load.task_seconds, load.month_seconds, timing.poll_seconds(timeout)
             )
             need = math.ceil(use.mean_concurrency * peak_factor) + 2
             if need > sizing.reserved_concurrency:
@@ -367,16 +384,16 @@ class LambdaTarget(Target[LambdaSizing]):
 @dataclass
 class _Invocation:
     poll_end: float
+    started: float = 0.0
     ready: bool = False
     busy: bool = False
-    idle_since: float = 0.0
-    alive: bool = True
+    alive: bool = True  # still polling
 
 
 class LambdaPool(Pool):
     """A task that finds no idle invocation starts one (up to the concurrency); it polls after the cold
-    start, one task at a time, until `timeout − shutdown buffer`, and is billed the whole timeout. A task
-    that cannot finish before the polling deadline is cut and retried (1 s backoff)."""
+    start, one task at a time, until `timeout − deadline buffer`; a task still running then finishes
+    (the graceful stop exceeds the activity timeout), and the invocation is billed until it returns."""
 
     def __init__(
         self,
@@ -388,14 +405,14 @@ class LambdaPool(Pool):
     ):
         super().__init__(clock, placement, on_done)
         s = TARGET.sizing(placement)
-        self.billed = float(s.timeout_seconds)
-        self.poll = self.billed - s.shutdown_buffer_seconds
+        self.poll = float(TARGET.timing(placement).poll_seconds(s.timeout_seconds))
         self.cold_start = cold_start
         self.concurrency = concurrency
-        self.live = 0  # started and not yet at their deadline (counts against concurrency)
+        self.live = 0  # started and not yet returned (counts against concurrency)
         self.starting = 0
         self.idle: deque[_Invocation] = deque()  # idle pollers, longest-waiting first
         self.invocations = 0
+        self.billed_seconds = 0.0
 
     def _pop_idle(self) -> _Invocation | None:
         now = self.clock.now
@@ -419,19 +436,16 @@ class LambdaPool(Pool):
             self._invoke()
 
     def _invoke(self) -> None:
-        now = self.clock.now
-        ready_at = now + self.cold_start
-        inv = _Invocation(poll_end=ready_at + self.poll)
+        ready_at = self.clock.now + self.cold_start
+        inv = _Invocation(poll_end=ready_at + self.poll, started=ready_at)
         self.live += 1
         self.starting += 1
         self.invocations += 1
         self.clock.at(ready_at, self._ready, inv)
         self.clock.at(inv.poll_end, self._poll_end, inv)
-        self.clock.at(ready_at + self.billed, self._end, inv)
 
     def _idle(self, inv: _Invocation) -> None:
         inv.busy = False
-        inv.idle_since = self.clock.now
         self.idle.append(inv)
 
     def _ready(self, inv: _Invocation) -> None:
@@ -441,39 +455,39 @@ class LambdaPool(Pool):
         self.dispatch()
 
     def _assign(self, inv: _Invocation, task: Task) -> None:
-        now = self.clock.now
         inv.busy = True
         self._started(task)
-        if now + task.duration > inv.poll_end:
-            self.clock.at(inv.poll_end, self._cut, inv, task)
-        else:
-            self.clock.at(now + task.duration, self._finish, inv, task)
+        self.clock.at(self.clock.now + task.duration, self._finish, inv, task)
 
     def _finish(self, inv: _Invocation, task: Task) -> None:
-        self._idle(inv)
         self.stats.busy_seconds += task.duration
         self.on_done(task)
+        if inv.alive:
+            self._idle(inv)
+        else:
+            inv.busy = False
+            self._end(inv)  # the task it drained was its last
         self.dispatch()
-
-    def _cut(self, inv: _Invocation, task: Task) -> None:
-        inv.busy = False
-        self.stats.retries += 1
-        self.clock.at(self.clock.now + RETRY_BACKOFF_SECONDS, self.submit, task)
 
     def _poll_end(self, inv: _Invocation) -> None:
         inv.alive = False
+        if not inv.busy:
+            self._end(inv)
 
     def _end(self, inv: _Invocation) -> None:
         self.live -= 1
+        self.billed_seconds += self.clock.now - inv.started
         self.dispatch()
 
     def cost(self, elapsed: float, prices: PriceBook, closed: Estimate) -> tuple[float, dict[str, float]]:
         s = TARGET.sizing(self.placement)
         gb_rate = prices.get(f"lambda.gbSecond.{s.architecture}")
-        per_invocation = (
-            self.billed * s.memory_mb / 1024 * gb_rate + prices.get("lambda.requestsPerMillion") / 1e6
-        )
-        return self.invocations * per_invocation, {"invocations": float(self.invocations)}
+        duration = self.billed_seconds * s.memory_mb / 1024 * gb_rate
+        requests = self.invocations * prices.get("lambda.requestsPerMillion") / 1e6
+        return duration + requests, {
+            "invocations": float(self.invocations),
+            "billedSeconds": self.billed_seconds,
+        }
 
 
 TARGET = LambdaTarget()

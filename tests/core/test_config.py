@@ -55,7 +55,7 @@ def test_prod_without_keys_names_the_command_to_run() -> None:
         ),
         (
             "activities.storage.lambda.timeoutSeconds=30",
-            ["activities.storage.lambda.timeoutSeconds", "at least 67 s"],
+            ["activities.storage.lambda.timeoutSeconds", "at least 125 s"],
         ),
         (
             "activities.extraction.lambda.timeoutSeconds=901",

@@ -79,39 +79,49 @@ def test_cloudrun_min_instances_are_always_on(stack) -> None:
     assert never_below.component("analysis (cloudrun)").usd == pytest.approx(3 * T * 0.00002)
 
 
-def test_lambda_bills_every_invocation_for_its_whole_timeout(stack) -> None:
+def test_lambda_bills_every_invocation_for_its_poll_window(stack) -> None:
     config = stack("dev")
     est = estimate(config)
-    inv = est.meta["extra"]["workflow"]["invocations"]
-    # workflow: 300 files × 4.3 tasks = 1,290 tasks; λ = 1,290 / T, polling window P = 30 − 7 = 23 s.
-    # At λP = 0.011 almost every task opens its own invocation: 1,290 × (1 − λP) ≤ inv ≤ 1,290.
-    assert 1290 * (1 - 1290 / T * 23) <= inv <= 1290
-    # inv × 30 s × 0.5 GB × 0.0000133334 (arm64) + inv × 0.20 / 1M
-    assert est.component("workflow (lambda)").usd == pytest.approx(inv * (30 * 0.5 * 0.0000133334 + 0.2e-6))
+    extra = est.meta["extra"]["workflow"]
+    inv, billed = extra["invocations"], extra["billedSecondsPerInvocation"]
+    # workflow: 300 files × 4.3 tasks = 1,290 tasks; λ = 1,290 / T. Temporal's timing rule for a
+    # 10 s workflow task: graceful stop 12 s, deadline buffer 14 s, so a 30 s function polls for
+    # P = 16 s and then returns (a 0.2 s task still running at P adds its remainder).
+    assert 16 <= billed <= 16.1
+    # At λP ≈ 0.008 almost every task opens its own invocation: 1,290 × (1 − λP) ≤ inv ≤ 1,290.
+    assert 1290 * (1 - 1290 / T * 16) <= inv <= 1290
+    # inv × billed × 0.5 GB × 0.0000133334 (arm64) + inv × 0.20 / 1M
+    assert est.component("workflow (lambda)").usd == pytest.approx(
+        inv * (billed * 0.5 * 0.0000133334 + 0.2e-6)
+    )
 
 
-def test_lambda_cost_follows_the_timeout_not_the_run_time(stack) -> None:
+def test_lambda_cost_follows_the_poll_window_not_the_run_time(stack) -> None:
     base = estimate(stack("dev")).component("enrichment (lambda)").usd
     longer_run = estimate(stack("dev", "traffic.minutesPerFile.enrichment=4.0")).component(
         "enrichment (lambda)"
     )
-    longer_timeout = estimate(stack("dev", "activities.enrichment.lambda.timeoutSeconds=640")).component(
+    longer_timeout = estimate(stack("dev", "activities.enrichment.lambda.timeoutSeconds=900")).component(
         "enrichment (lambda)"
     )
-    # Doubling the run time (120 → 240 s, still inside the 313 s polling window) barely moves the bill;
-    # doubling the timeout (320 → 640 s) doubles it. Run-time billing (the seed's) would be the reverse.
+    # Doubling the run time (120 → 240 s, still inside the 301 s poll window) barely moves the bill;
+    # the longest timeout (605 → 900 s: poll window 301 → 596 s) nearly doubles it. Run-time billing
+    # (the seed's) would be the reverse.
     assert longer_run.usd / base < 1.05
     assert 1.9 < longer_timeout.usd / base < 2.05
 
 
 def test_lambda_capacity_limits() -> None:
-    # Light load: one invocation per task.  λ = 10 / T, P = 313: invocations within λP of the tasks.
-    light = lambda_usage(10, 60, T, 313, 320)
-    assert 10 * (1 - 10 / T * 313) <= light.invocations <= 10
-    # Heavy load: back-to-back invocations, each busy most of its window: busy/P ≤ inv ≤ 2 × busy/P.
+    # Light load: one invocation per task.  λ = 10 / T, P = 301: invocations within λP of the tasks.
+    light = lambda_usage(10, 60, T, 301)
+    assert 10 * (1 - 10 / T * 301) <= light.invocations <= 10
+    assert light.billed_seconds == pytest.approx(301, abs=0.1)  # nothing left running at P
+    # Heavy load: back-to-back invocations, each busy most of its window: busy/P ≤ inv ≤ 2 × busy/P,
+    # and most end while a task drains (billed beyond P, never beyond P + d).
     tasks, d = 100_000, 60
-    heavy = lambda_usage(tasks, d, T, 313, 320)
-    assert tasks * d / 313 <= heavy.invocations <= 2 * tasks * d / 313
+    heavy = lambda_usage(tasks, d, T, 301)
+    assert tasks * d / 301 <= heavy.invocations <= 2 * tasks * d / 301
+    assert 301 < heavy.billed_seconds <= 301 + d
 
 
 def test_free_tier_is_off_by_default_and_covers_small_stacks(stack) -> None:
@@ -209,7 +219,11 @@ def test_worst_case_burst_per_role(stack) -> None:
     est = estimate(stack("prod"))
     # extraction on Cloud Run: 3 max instances × 3,600 s × (1 vCPU × 0.000018 + 2 GiB × 0.000002)
     assert est.burst("extraction").usd_per_hour == pytest.approx(3 * 3600 * 0.000022)
-    # enrichment on Lambda, reserved concurrency 4: 4 × 3,600 × 0.5 GB × 0.0000133334 + 4 × 11.25 inv × 0.2/1M
-    assert est.burst("enrichment").usd_per_hour == pytest.approx(4 * 3600 * 0.5 * 0.0000133334 + 45 * 0.2e-6)
+    # enrichment on Lambda, reserved concurrency 4: 4 × 3,600 × 0.5 GB × 0.0000133334 + 4 × 3,600/billed
+    # invocations an hour × 0.2/1M (billed ≈ the 301 s poll window)
+    billed = est.meta["extra"]["enrichment"]["billedSecondsPerInvocation"]
+    assert est.burst("enrichment").usd_per_hour == pytest.approx(
+        4 * 3600 * 0.5 * 0.0000133334 + 4 * 3600 / billed * 0.2e-6
+    )
     high = estimate(stack("prod", "tier=high"))
     assert high.burst("extraction").usd_per_hour == pytest.approx(4 * 0.0336)  # maxSize 4 × t4g.medium

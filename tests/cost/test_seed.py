@@ -79,10 +79,10 @@ def test_low_scenario_as_docpipe_prices_it(stack) -> None:
 def test_medium_scenario_as_docpipe_prices_it(stack) -> None:
     config = stack("prod")
     est = estimate(config)
-    # The stack's total: compute 62.05 + baseline 147.09 + external 497.80 — the Unstructured API
+    # The stack's total: compute 60.24 + baseline 147.09 + external 497.80 — the Unstructured API
     # (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the workers (seed: "$50").
     assert est.top_drivers(1)[0].name == "Unstructured API"
-    assert est.total_monthly_usd == pytest.approx(706.94, abs=0.05)
+    assert est.total_monthly_usd == pytest.approx(705.13, abs=0.05)
     models = _models(config)
     assert models["all-ec2"].by_category("compute") == pytest.approx(59.408)  # same fleet carries 100/day
 
@@ -93,7 +93,8 @@ def test_high_scenario_as_docpipe_prices_it(stack) -> None:
     # → 2 × t4g.medium; analysis ρ = 1.56 → 2 × t4g.small. All-EC2 compute:
     # 7.648 + 2 × 25.792 + 2 × 13.696 + 7.648 + 4.624 = 98.896
     assert models["all-ec2"].by_category("compute") == pytest.approx(98.896)
-    # Serverless is 3× that at 500/day (the seed's conclusion holds, for a different reason: every
-    # Lambda invocation is billed for its whole timeout and every Cloud Run burst for its cooldown).
-    assert models["all-lambda"].by_category("compute") > 3 * 98.896
+    # Serverless is 2–3× that at 500/day (the seed's conclusion holds, for a different reason: every
+    # Lambda invocation is billed for its whole poll window — half the timeout, since the worker must
+    # be able to finish the activity it holds — and every Cloud Run burst for its scale-down window).
+    assert models["all-lambda"].by_category("compute") > 2 * 98.896
     assert models["all-cloudrun"].by_category("compute") > 3 * 98.896

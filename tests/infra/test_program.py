@@ -183,7 +183,7 @@ def test_starter_passes_the_stacks_activity_timeouts(run: Callable[..., OfflineR
     result = run("prod", ["activities.storage.activityTimeoutSeconds=45"])
     env = result.named("starter-function").inputs["environment"]["variables"]
     timeouts = json.loads(env["DOCPIPE_STAGE_TIMEOUTS"])
-    assert timeouts == {"extraction": 600, "analysis": 600, "enrichment": 300, "storage": 45}
+    assert timeouts == {"extraction": 420, "analysis": 420, "enrichment": 300, "storage": 45}
 
 
 def test_lambda_placement(prod: OfflineResult) -> None:

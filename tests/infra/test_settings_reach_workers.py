@@ -126,9 +126,6 @@ SIZING_PATHS: dict[str, dict[str, Finder]] = {
             and _inputs(r, f"{p.role}-lambda-provisioned")["provisionedConcurrentExecutions"]
         ),
         "architecture": lambda r, p: _inputs(r, f"{p.role}-lambda-function")["architectures"][0],
-        "shutdownBufferSeconds": lambda r, p: int(
-            _env(r, p.role, "lambda")[Env.LAMBDA_DEADLINE_BUFFER_SECONDS]
-        ),
     },
     "cloudrun": {
         "cpu": lambda r, p: int(
@@ -158,11 +155,10 @@ SIZING_PATHS: dict[str, dict[str, Finder]] = {
 SIZING_SETS = {
     "lambda": [
         "activities.enrichment.lambda.memoryMb=1536",
-        "activities.enrichment.lambda.timeoutSeconds=333",
+        "activities.enrichment.lambda.timeoutSeconds=700",
         "activities.enrichment.lambda.reservedConcurrency=6",
         "activities.enrichment.lambda.provisionedConcurrency=1",
         "activities.enrichment.lambda.architecture=x86_64",
-        "activities.enrichment.lambda.shutdownBufferSeconds=11",
     ],
     "cloudrun": [
         "activities.enrichment.cloudrun.cpu=2",
@@ -191,3 +187,7 @@ def test_every_sizing_key_reaches_the_deployment(run: Callable[..., OfflineResul
     assert {s.split("=")[0].rsplit(".", 1)[1] for s in SIZING_SETS[target]} == set(declared)
     for key, find in SIZING_PATHS[target].items():
         assert find(result, placement) == declared[key], f"{target}.{key} does not reach the deployment"
+    if target == "lambda":  # the timing derived from the activity timeout reaches the handler
+        env, runtime = _env(result, "enrichment", "lambda"), placement.runtime()
+        assert int(env[Env.LAMBDA_GRACEFUL_STOP_SECONDS]) == runtime["gracefulStopSeconds"] == 302
+        assert int(env[Env.LAMBDA_DEADLINE_BUFFER_SECONDS]) == runtime["deadlineBufferSeconds"] == 304

@@ -84,34 +84,34 @@ def test_lambda_timeout_too_short_fails() -> None:
     short = _timeout(resources("prod"), "enrichment-lambda-function", 120.0)
     assert messages("lambda-timeout-fits-activity", short) == [
         "role enrichment: Lambda 'enrichment-lambda-function' has timeout 120 s, which does not cover the "
-        "enrichment activity timeout (300 s) plus the worker's shutdown buffer (7 s) = 307 s; set "
-        "docpipe:activities.enrichment.lambda.timeoutSeconds to at least 307 (max 900) or shorten "
-        "activityTimeoutSeconds"
+        "enrichment activity timeout (300 s) plus the worker's deadline buffer (304 s: graceful stop 302 s "
+        "+ 2 s for shutdown hooks) plus 1 s = 605 s; set docpipe:activities.enrichment.lambda.timeoutSeconds "
+        "to at least 605 (max 900) or shorten activityTimeoutSeconds"
     ]
 
 
-def _buffer(items: list[StackResource], seconds: float) -> list[StackResource]:
+def _activity_timeout(items: list[StackResource], seconds: float) -> list[StackResource]:
     return edit(
         items,
         lambda r: r.type == "docpipe:placement:Lambda" and r.name == "enrichment-lambda",
-        lambda p: p["sizing"].update(shutdownBufferSeconds=seconds),
+        lambda p: p.update(activityTimeoutSeconds=seconds),
     )
 
 
-def test_shutdown_buffer_comes_from_the_placement() -> None:
-    # The function's 320 s covers 300 + 15, but not 300 + 30.
-    assert messages("lambda-timeout-fits-activity", _buffer(resources("prod"), 15.0)) == []
-    found = messages("lambda-timeout-fits-activity", _buffer(resources("prod"), 30.0))
-    assert len(found) == 1 and "shutdown buffer (30 s) = 330 s" in found[0]
+def test_the_requirement_follows_the_placements_activity_timeout() -> None:
+    # The function's 605 s holds a 300 s activity (2 × 300 + 5), not a 400 s one (805 s).
+    assert messages("lambda-timeout-fits-activity", _activity_timeout(resources("prod"), 300.0)) == []
+    found = messages("lambda-timeout-fits-activity", _activity_timeout(resources("prod"), 400.0))
+    assert len(found) == 1 and "activity timeout (400 s)" in found[0] and "= 805 s" in found[0]
 
 
 def test_workflow_lambda_needs_a_task_plus_buffer() -> None:
     short = _timeout(resources("dev"), "workflow-lambda-function", 12.0)
     assert messages("lambda-timeout-fits-activity", short) == [
         "role workflow: Lambda 'workflow-lambda-function' has timeout 12 s, which does not cover a workflow "
-        "task (10 s) plus the worker's shutdown buffer (7 s) = 17 s; set "
-        "docpipe:activities.workflow.lambda.timeoutSeconds to at least 17 (max 900) or shorten "
-        "activityTimeoutSeconds"
+        "task (10 s) plus the worker's deadline buffer (14 s: graceful stop 12 s + 2 s for shutdown hooks) "
+        "plus 1 s = 25 s; set docpipe:activities.workflow.lambda.timeoutSeconds to at least 25 (max 900) or "
+        "shorten activityTimeoutSeconds"
     ]
     # The rule's numbers are the Lambda target's (one source); the policy config can only lower the cap.
     with pytest.raises(ValueError, match="workflowTaskSeconds"):
@@ -134,7 +134,7 @@ def test_timeout_above_the_limit_fails() -> None:
         "role storage: Lambda 'storage-lambda-function' has timeout 1200 s, above the 900 s limit; move "
         "storage to ec2 or cloudrun for longer activities"
     ]
-    assert len(messages("lambda-timeout-fits-activity", items, {"maxTimeoutSeconds": 600})) == 1
+    assert len(messages("lambda-timeout-fits-activity", items, {"maxTimeoutSeconds": 650})) == 1
     stray = [*items, StackResource(LAMBDA, "stray", {"timeout": 901.0})]
     assert "Lambda 'stray' has timeout 901 s, above the 900 s limit" in messages(
         "lambda-timeout-fits-activity", stray
