@@ -25,6 +25,7 @@ from docpipe.config import (
     StackConfig,
     validate_stack_config,
 )
+from docpipe.build_id import content_build_id
 from docpipe.presets import deep_merge, preset_activities
 from workers.suggest import did_you_mean
 
@@ -149,7 +150,9 @@ def flat_from_stack_file(
     flat = {k: _encode(v) for k, v in values.items() if not k.startswith(f"{NAMESPACE}:")}
     flat.update({f"{NAMESPACE}:{k}": _encode(v) for k, v in namespaced.items()})
     if placeholder_secrets:
-        config = config_from_flat(stack, FlatConfig(flat, frozenset(secret_keys)), check_secrets=False)
+        config = config_from_flat(
+            stack, FlatConfig(flat, frozenset(secret_keys)), check_secrets=False, root=root
+        )
         for name in config.required_secrets():
             key = f"{NAMESPACE}:{name}"
             if key not in secret_keys:
@@ -166,8 +169,14 @@ def _decode(text: str) -> Any:
         return text
 
 
-def config_from_flat(stack: str, flat: FlatConfig, check_secrets: bool = True) -> StackConfig:
-    """Validate engine-style flat config (tier preset applied under the stack's values)."""
+def config_from_flat(
+    stack: str, flat: FlatConfig, check_secrets: bool = True, root: Path | None = None
+) -> StackConfig:
+    """Validate engine-style flat config (tier preset applied under the stack's values).
+
+    An unset `imageTag` becomes the build id of the worker image's content in `root` (default: the
+    project the current directory is in).
+    """
     raw: dict[str, Any] = {}
     secrets: set[str] = set()
     for key, text in flat.values.items():
@@ -196,6 +205,8 @@ def config_from_flat(stack: str, flat: FlatConfig, check_secrets: bool = True) -
             stack, [f"{NAMESPACE}:activities: must be a map of role to settings (got {activities!r})"]
         )
     raw["activities"] = deep_merge(preset_activities(tier), activities)
+    if "imageTag" not in raw:
+        raw["imageTag"] = content_build_id(project_root(root))
     return validate_stack_config(stack, raw, secrets, check_secrets=check_secrets)
 
 
@@ -205,4 +216,4 @@ def load_stack(
     """Validated config of a stack file, and the flat config it came from."""
     base = project_root(root)
     flat = flat_from_stack_file(base, stack, overrides, placeholder_secrets=placeholder_secrets)
-    return config_from_flat(stack, flat), flat
+    return config_from_flat(stack, flat, root=base), flat
