@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from docpipe.build_id import content_build_id
 from docpipe.config import (
     NAMESPACE,
     SECRET_NAMES,
@@ -25,7 +26,6 @@ from docpipe.config import (
     StackConfig,
     validate_stack_config,
 )
-from docpipe.build_id import content_build_id
 from docpipe.presets import deep_merge, preset_activities
 from workers.suggest import did_you_mean
 
