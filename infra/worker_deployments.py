@@ -20,6 +20,7 @@ from temporalio.api.workflowservice.v1 import request_response_pb2 as rr
 from temporalio.client import Client
 from temporalio.common import WorkerDeploymentVersion
 from temporalio.service import RPCError, RPCStatusCode
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from infra.versioning import IDENTITY, SCALING_GROUP, VersionSpec
 from workers.versioning import set_current_version
@@ -51,9 +52,10 @@ def scaling_group(compute: Mapping[str, Any]) -> config_pb2.ComputeConfigScaling
             "service_account": compute["serviceAccount"],
             "worker_pool": compute["workerPool"],
         }
+        # The five coupled settings, as the plan's runtime() declares them (CloudRunTarget.runtime).
         low, high = int(compute["minInstances"]), int(compute["maxInstances"])
         scaler = {
-            "initial_count": low,
+            "initial_count": int(compute.get("initialInstances", low)),
             "min_count": low,
             "max_count": high,
             "no_sync_quiet_ms": int(compute["scaleDownSeconds"]) * 1000,
@@ -177,11 +179,60 @@ async def describe(client: Client, spec: VersionSpec) -> dict[str, Any] | None:
     }
 
 
+# Temporal validates a compute config against the cloud when it is set (Lambda: assume the invoke
+# role, GetFunction; Cloud Run: impersonate the scaler account) — seconds after `pulumi up` created
+# those grants, which IAM takes up to a couple of minutes to propagate. Those refusals are retried.
+PROPAGATION_SECONDS = 120.0
+_PROPAGATING = (
+    "assume role",
+    "assumerole",
+    "not authorized",
+    "accessdenied",
+    "access denied",
+    "permission",
+    "impersonat",
+    "iam.serviceaccounts.getaccesstoken",
+)
+
+
+def _propagating(err: BaseException) -> bool:
+    return isinstance(err, RPCError) and any(word in err.message.lower() for word in _PROPAGATING)
+
+
+async def set_compute_when_iam_allows(
+    client: Client, spec: VersionSpec, budget_seconds: float | None = None
+) -> None:
+    """`set_compute`, retried (exponential backoff, `budget_seconds` in all, default
+    PROPAGATION_SECONDS) while Temporal's validation is refused by IAM; the last refusal is raised
+    with how long it was retried."""
+    budget_seconds = PROPAGATION_SECONDS if budget_seconds is None else budget_seconds
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(_propagating),
+        stop=stop_after_delay(budget_seconds),
+        wait=wait_exponential(multiplier=1, min=1, max=15),
+        reraise=True,
+    )
+    try:
+        async for attempt in retrying:
+            with attempt:
+                await set_compute(client, spec)
+    except RPCError as err:
+        if not _propagating(err):
+            raise
+        raise RPCError(
+            f"{err.message} (still refused after {budget_seconds:g} s of retries while IAM propagates: "
+            f"check the grants on {spec.deployment_name}'s compute — the Lambda invoke role's trust "
+            "policy and external id, or the Cloud Run scaler's service-account grants)",
+            err.status,
+            err.raw_grpc_status,
+        ) from err
+
+
 async def apply(client: Client, spec: VersionSpec, previous: VersionSpec | None = None) -> None:
     """Create or update: version exists, compute config as specified, metadata, current."""
     await ensure_version(client, spec)
     if spec.compute:
-        await set_compute(client, spec)
+        await set_compute_when_iam_allows(client, spec)
     elif previous is not None and previous.compute:
         await set_compute(client, spec, remove=True)
     await set_metadata(client, spec)

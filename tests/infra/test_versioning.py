@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from infra import worker_deployments as versioning
 from infra.versioning import VersionSpec, diff_props
@@ -187,12 +187,61 @@ async def test_dev_server_rejects_compute_config_without_worker_controller(dev_s
     ids=["aws-lambda", "gcp-cloud-run"],
 )
 async def test_worker_controller_validates_compute_config_against_the_cloud(
-    dev_server_with_worker_controller: str, compute: dict[str, object], message: str
+    dev_server_with_worker_controller: str,
+    compute: dict[str, object],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The refusal looks like IAM still propagating, so `apply` retries it for PROPAGATION_SECONDS
+    # (shortened here), then gives up showing Temporal's error and what to check.
+    monkeypatch.setattr(versioning, "PROPAGATION_SECONDS", 2.0)
+    calls: list[str] = []
+    real = versioning.set_compute
+
+    async def counted(*args: object, **kwargs: object) -> None:
+        calls.append("set")
+        await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(versioning, "set_compute", counted)
     spec = _spec(dev_server_with_worker_controller, compute=compute)
     client: Client = await versioning.connect(spec)
-    with pytest.raises(RPCError, match=message):
+    with pytest.raises(RPCError, match=message) as err:
         await versioning.apply(client, spec)
+    assert "still refused after 2 s of retries while IAM propagates" in err.value.message
+    assert len(calls) >= 2
+
+
+async def test_compute_config_refused_while_iam_propagates_is_retried_until_it_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refusals = [
+        RPCError("failed to assume role: AccessDenied", RPCStatusCode.INVALID_ARGUMENT, b""),
+        RPCError("failed to assume role: AccessDenied", RPCStatusCode.INVALID_ARGUMENT, b""),
+    ]
+    calls: list[str] = []
+
+    async def flaky(*args: object, **kwargs: object) -> None:
+        calls.append("set")
+        if refusals:
+            raise refusals.pop()
+
+    monkeypatch.setattr(versioning, "set_compute", flaky)
+    spec = _spec("unused:7233", compute=LAMBDA_COMPUTE)
+    await versioning.set_compute_when_iam_allows(None, spec, budget_seconds=30)  # type: ignore[arg-type]
+    assert len(calls) == 3
+    # Anything else is not retried.
+    monkeypatch.setattr(
+        versioning, "set_compute", _raises(RPCError("bad details", RPCStatusCode.INVALID_ARGUMENT, b""))
+    )
+    with pytest.raises(RPCError, match="bad details"):
+        await versioning.set_compute_when_iam_allows(None, spec, budget_seconds=30)  # type: ignore[arg-type]
+
+
+def _raises(err: Exception):
+    async def fail(*args: object, **kwargs: object) -> None:
+        raise err
+
+    return fail
 
 
 def test_compute_config_wire_format() -> None:
