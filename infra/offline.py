@@ -14,6 +14,8 @@ type and name (the plain MockMonitor silently keeps one), and an input holding t
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import runpy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -57,6 +59,7 @@ class Registered:
     parent: str
     inputs: dict[str, Any]
     dependencies: tuple[str, ...]
+    retain_on_delete: bool = False  # the `retain_on_delete` resource option (kept on destroy)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -131,6 +134,7 @@ class DocpipeMocks(pulumi_mocks.Mocks):
         elif typ == "aws:lambda/function:Function":
             extra = {
                 "arn": f"arn:aws:lambda:us-east-1:{MOCK_ACCOUNT}:function:{name}",
+                "qualifiedArn": f"arn:aws:lambda:us-east-1:{MOCK_ACCOUNT}:function:{name}:1",
                 "name": name,
                 "version": "1",
             }
@@ -150,6 +154,13 @@ class DocpipeMocks(pulumi_mocks.Mocks):
             extra = {"primaryEndpointAddress": f"master.{name}.use1.cache.amazonaws.com", "port": 6379}
         elif typ == "aws:ec2/instance:Instance":
             extra = {"privateIp": "10.0.10.10"}
+        elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+            # AWS numbers each new template content as a new version; a number derived from the
+            # content stands in for it, so whatever follows `latest_version` changes with the content.
+            content = json.dumps(
+                {k: v for k, v in state.items() if k not in {"tags", "name"}}, sort_keys=True
+            )
+            extra = {"latestVersion": 1 + int(hashlib.sha256(content.encode()).hexdigest()[:6], 16)}
         elif typ == "aws:s3/bucket:Bucket":
             extra = {"bucket": name, "arn": f"arn:aws:s3:::{name}"}
         elif typ == "aws:secretsmanager/secret:Secret":
@@ -171,6 +182,19 @@ class DocpipeMocks(pulumi_mocks.Mocks):
             extra = {"name": state.get("repositoryId", name)}
         elif typ == "docker:index/image:Image":
             extra = {"repoDigest": f"{state.get('imageName', name)}@sha256:{'0' * 64}"}
+        elif typ == "docker:index/registryImage:RegistryImage":
+            extra = {"sha256Digest": f"sha256:{'1' * 64}"}
+        elif typ == "gcp:cloudrunv2/service:Service":
+            extra = {"uri": f"https://{state.get('name', name)}-mock.a.run.app"}
+        elif typ == "gcp:parametermanager/parameter:Parameter":
+            extra = {
+                "name": f"projects/mock-project/locations/global/parameters/{state.get('parameterId', name)}"
+            }
+        elif typ == "gcp:parametermanager/parameterVersion:ParameterVersion":
+            extra = {"name": f"{state.get('parameter', '')}/versions/{state.get('parameterVersionId', name)}"}
+        elif typ == "random:index/randomId:RandomId":
+            digest = hashlib.sha256(name.encode()).hexdigest()[: 2 * int(state.get("byteLength", 4))]
+            extra = {"hex": digest, "dec": str(int(digest, 16)), "id": digest}
         elif typ.startswith("random:"):
             extra = {"result": f"mock-random-{name}"}
         state.update(extra)
@@ -222,6 +246,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     parent=request.parent,
                     inputs=inputs,
                     dependencies=tuple(request.dependencies),
+                    retain_on_delete=bool(request.retainOnDelete),
                 )
             )
         return super().RegisterResource(request)
@@ -247,6 +272,17 @@ def unwrap(value: Any) -> Any:
         return {k: unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap(v) for v in value]
+    return value
+
+
+def masked(value: Any) -> Any:
+    """Recorded inputs as `pulumi preview --json` shows them: every secret value is "[secret]"."""
+    if isinstance(value, Mapping):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return "[secret]"
+        return {k: masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v) for v in value]
     return value
 
 

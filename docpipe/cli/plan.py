@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +21,10 @@ from typing import Any
 from docpipe.cli.table import render_table
 from docpipe.config import NAMESPACE, ConfigError
 from docpipe.stackfile import FlatConfig, load_stack
+from docpipe.targets import get_target
 
 PLACEHOLDER = "[placeholder]"
+WIDTH = 80  # prose lines of the text output
 
 
 @dataclass
@@ -128,9 +131,70 @@ def policy_section(view: PlanView) -> Section:
     return Section("Policy verdicts", found.lines(), found.to_dict())
 
 
-# Later sections (cost estimate, policy verdicts) append here.
+def _wrapped(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, width=WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+
+
+def runtime_section(view: PlanView) -> Section:
+    """What decides each role's behaviour at run time, and what its account must allow."""
+    plan = view.result.plan
+    lines: list[str] = []
+    data: dict[str, Any] = {}
+    for p in plan:
+        runtime, notes = p.runtime(), p.target_unit.notes(p)
+        data[p.role] = {"target": p.target, "runtime": runtime, "notes": notes}
+        lines.append(f"{p.role} ({p.target})")
+        settings = ", ".join(f"{k} {v}" for k, v in runtime.items())
+        lines.extend(_wrapped(settings, "  ") if settings else [])
+        for note in notes:
+            lines.extend(_wrapped(f"note: {note}", "  "))
+    stack_notes = [n for t in sorted(plan.targets) for n in get_target(t).stack_notes(plan.on(t))]
+    for note in stack_notes:
+        lines.extend(_wrapped(note, ""))
+    lines.append(f"build id {plan.config.build_id}")
+    data["notes"] = stack_notes
+    data["buildId"] = plan.config.build_id
+    return Section("Runtime", lines, data)
+
+
+def steps(view: PlanView) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The resources as `pulumi preview --json` lists them: `steps` (op, urn, type, newState with
+    inputs, secrets as "[secret]") and a `changeSummary`. Against the unchanged stack when --set is
+    given (create / update / delete / same), else every resource is a create."""
+    from infra.offline import masked
+
+    def state(res: Any) -> dict[str, Any]:
+        return {
+            "urn": res.urn,
+            "type": res.type,
+            "custom": res.custom,
+            "parent": res.parent,
+            "inputs": masked(res.inputs),
+        }
+
+    before = {r.key: r for r in view.base.resources} if view.base is not None else {}
+    found: list[dict[str, Any]] = []
+    for res in view.result.resources:
+        old = before.pop(res.key, None)
+        if view.base is None or old is None:
+            op = "create"
+        else:
+            op = "same" if masked(old.inputs) == masked(res.inputs) else "update"
+        step: dict[str, Any] = {"op": op, "urn": res.urn, "type": res.type, "newState": state(res)}
+        if old is not None:
+            step["oldState"] = state(old)
+        found.append(step)
+    found += [{"op": "delete", "urn": r.urn, "type": r.type, "oldState": state(r)} for r in before.values()]
+    found.sort(key=lambda s: s["urn"])
+    summary: dict[str, int] = defaultdict(int)
+    for step in found:
+        summary[step["op"]] += 1
+    return found, dict(sorted(summary.items()))
+
+
 SECTIONS: list[SectionFn] = [
     placements_section,
+    runtime_section,
     secrets_section,
     resources_section,
     diff_section,
@@ -178,7 +242,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     sections = render(view)
     if args.json:
-        print(json.dumps({s.title: s.data for s in sections}, indent=2, default=str))
+        found, summary = steps(view)
+        data = {"steps": found, "changeSummary": summary, **{s.title: s.data for s in sections}}
+        print(json.dumps(data, indent=2, default=str))
         return 0
     for section in sections:
         print(f"== {section.title}")

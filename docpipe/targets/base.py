@@ -22,9 +22,9 @@ if TYPE_CHECKING:
     from docpipe.config import ActivityConfig, StackConfig
     from docpipe.cost.events import Clock, Pool, Task
     from docpipe.cost.load import RoleLoad
-    from docpipe.cost.model import RoleCost
+    from docpipe.cost.model import Component, RoleCost
     from docpipe.cost.pricebook import PriceBook
-    from docpipe.plan import Need, RolePlacement
+    from docpipe.plan import Need, PlacementPlan, RolePlacement
 
 S = TypeVar("S", bound=ConfigModel)
 
@@ -87,7 +87,20 @@ class Target(ABC, Generic[S]):
         """
         return []
 
+    def temporal_compute_provider(self, config: StackConfig, role: Role) -> str | None:
+        """The worker-controller compute provider Temporal must drive to start this role's workers
+        (`aws-lambda`, `gcp-cloud-run`), or None when Temporal does not start them. Default: a
+        serverless target's cloud's provider. `docpipe.rules.worker_controller_matches` checks it."""
+        if not self.serverless:
+            return None
+        return {"aws": "aws-lambda", "gcp": "gcp-cloud-run"}.get(self.cloud)
+
     # --- plan -------------------------------------------------------------------------------------
+    def resolve(self, config: StackConfig, role: Role, sizing: S) -> S:
+        """The sizing the plan carries: unset choices the target makes from the rest of the config
+        (Cloud Run: which scaler) filled in, so everything downstream reads one decided value."""
+        return sizing
+
     def joins_vpc(self, config: StackConfig, role: Role, needs: frozenset[Need]) -> bool:
         """Whether this role's workers are attached to the stack's VPC on this target."""
         return self.in_aws_vpc
@@ -96,12 +109,48 @@ class Target(ABC, Generic[S]):
         """Whether this placement needs a NAT gateway to reach the internet."""
         return False
 
+    def joins_vpc_for_cache(self, config: StackConfig, role: Role, needs: frozenset[Need]) -> bool:
+        """Whether a role that `joins_vpc` left outside the VPC joins it to reach the cache when the
+        stack has a NAT gateway anyway (its internet traffic then goes through that gateway, which
+        costs it nothing more than the gateway's per-GB charge). Default: any target whose workers can
+        run in the stack's AWS VPC (Lambda); Cloud Run cannot."""
+        return self.in_aws_vpc
+
+    def cache_unreachable(self, config: StackConfig, role: Role) -> str:
+        """Why this role's workers on this target do not reach Valkey (said by `docpipe plan`)."""
+        if not self.in_aws_vpc:
+            return (
+                f"{self.key} runs outside AWS ({self.cloud}): there is no private path to the AWS VPC "
+                "where Valkey is"
+            )
+        return (
+            "outside the VPC: joining it would need a NAT gateway for its internet traffic (Temporal, "
+            "the backends' APIs), and no other role brings one to this stack"
+        )
+
+    def worker_bound(self, placement: RolePlacement) -> str:
+        """What bounds how many of this placement's workers run at once, in words with its config key
+        (what caps a role's model calls and sandboxes when no Valkey semaphore does)."""
+        sizing = placement.sizing.model_dump(by_alias=True)
+        for key in ("maxInstances", "maxSize", "reservedConcurrency"):
+            if key in sizing:
+                path = f"activities.{placement.role}.{self.key}.{key}"
+                if sizing[key] is None:
+                    return f"workers up to the account's unreserved concurrency ({path} unset)"
+                n = sizing[key]
+                return f"at most {n} worker{'' if n == 1 else 's'} ({path})"
+        return "workers without a limit of their own"
+
     def architecture(self, sizing: S) -> str:
         """CPU architecture of the worker image this sizing runs (`arm64` or `x86_64`)."""
         return "x86_64"
 
     def notes(self, placement: RolePlacement) -> list[str]:
         """What a user must know about this placement before deploying (shown by `docpipe plan`)."""
+        return []
+
+    def stack_notes(self, placements: list[RolePlacement]) -> list[str]:
+        """What a user must know about all of this target's placements together (account limits)."""
         return []
 
     # --- runtime ----------------------------------------------------------------------------------
@@ -118,6 +167,10 @@ class Target(ABC, Generic[S]):
     @abstractmethod
     def estimate(self, placement: RolePlacement, load: RoleLoad, prices: PriceBook) -> RoleCost:
         """A month of the role's load on this placement, with the working, and its worst-case hour."""
+
+    def shared_cost(self, plan: PlacementPlan, prices: PriceBook) -> Component | None:
+        """What the target costs once per stack when any role is on it (Cloud Run: the CREMA scaler)."""
+        return None
 
     def cold_start_seconds(self, sizing: S, prices: PriceBook) -> float:
         """How long a task may wait for capacity to start (0 for always-on capacity)."""

@@ -230,14 +230,20 @@ class LambdaTarget(Target[LambdaSizing]):
         s = self.sizing(placement)
         if s.reserved_concurrency is None:
             return [
-                f"{placement.role}: no reserved concurrency — a burst may use the account's whole "
-                "Lambda concurrency (burst-cost-cap prices it at the account limit)"
+                "no reserved concurrency: a burst may use the account's whole Lambda concurrency "
+                "(burst-cost-cap prices it at the account limit)"
             ]
+        return [f"reserves {s.reserved_concurrency} concurrent executions"]
+
+    def stack_notes(self, placements: list[RolePlacement]) -> list[str]:
+        reserved = sum(self.sizing(p).reserved_concurrency or 0 for p in placements)
+        if not reserved:
+            return []
         return [
-            f"{placement.role}: reserves {s.reserved_concurrency} concurrent executions — AWS keeps "
-            "100 unreserved, so the account limit must be ≥ 100 + every reservation (new accounts "
-            "are often at 10: Service Quotas → Lambda → Concurrent executions); unset "
-            f"activities.{placement.role}.lambda.reservedConcurrency to reserve none"
+            f"Lambda: {reserved} concurrent executions reserved in all; AWS keeps 100 unreserved, so "
+            f"the account's concurrency limit must be ≥ {100 + reserved} (new accounts are often at "
+            "10: Service Quotas → AWS Lambda → Concurrent executions), or unset "
+            "activities.<role>.lambda.reservedConcurrency"
         ]
 
     # --- plan -------------------------------------------------------------------------------------
