@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
-from infra.common import assume_role_policy, child, policy_document, statement, tags
+from infra.common import assume_role_policy, child, policy_document, tags
+from infra.iam import starter_statements
 
 STARTER_COMMAND = "workers.starter.handler"
 
@@ -98,25 +99,10 @@ class Starter(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"), opts=child(self)
         )
-        statements = [
-            statement(["s3:GetObject"], [pulumi.Output.concat(bucket.arn, "/*")]),
-            statement(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(logs.arn, ":*")]),
-        ]
-        if secret_arns:
-            statements.append(statement(["secretsmanager:GetSecretValue"], secret_arns))
-        if vpc is not None:
-            statements.append(
-                statement(
-                    [
-                        "ec2:CreateNetworkInterface",
-                        "ec2:DescribeNetworkInterfaces",
-                        "ec2:DeleteNetworkInterface",
-                        "ec2:AssignPrivateIpAddresses",
-                        "ec2:UnassignPrivateIpAddresses",
-                    ],
-                    ["*"],
-                )
-            )
+        # The starter's code paths (workers/aws_actions.py): new uploads, its secret refs, its logs.
+        statements = starter_statements(
+            bucket_arn=bucket.arn, log_group_arn=logs.arn, secret_arns=secret_arns, vpc=vpc is not None
+        )
         aws.iam.RolePolicy(
             f"{name}-policy", role=role.id, policy=policy_document(statements), opts=child(self)
         )

@@ -18,8 +18,9 @@ import pulumi_gcp as gcp
 from docpipe.plan import RolePlacement
 from docpipe.targets.cloudrun import TARGET as CLOUD_RUN
 from infra.baseline import Baseline
-from infra.common import policy_document, statement
-from infra.env import SECRET_ENV, readable_secret_arns, secret_names, worker_env
+from infra.common import policy_document
+from infra.env import SECRET_ENV, secret_names, worker_env
+from infra.iam import role_statements
 from infra.placements.base import Placement
 
 
@@ -185,13 +186,8 @@ class CloudRunPlacement(Placement):
             assume_role_policy=trust,
             opts=self.opts(),
         )
-        statements = [
-            statement(["s3:GetObject", "s3:PutObject"], [pulumi.Output.concat(baseline.bucket.arn, "/*")]),
-            statement(["s3:ListBucket"], [baseline.bucket.arn]),
-        ]
-        secret_arns = readable_secret_arns(placement, baseline)
-        if secret_arns:
-            statements.append(statement(["secretsmanager:GetSecretValue"], secret_arns))
+        # The actions of the code paths this role runs (workers/aws_actions.py), nothing else.
+        statements = role_statements(placement, baseline)
         aws.iam.RolePolicy(
             self.child_name("aws-policy"), role=role.id, policy=policy_document(statements), opts=self.opts()
         )

@@ -20,8 +20,9 @@ from docpipe.targets.ec2 import STOP_TIMEOUT_SECONDS
 from docpipe.targets.ec2 import TARGET as EC2
 from infra.baseline import Baseline
 from infra.baseline.temporal import instance_ami
-from infra.common import assume_role_policy, policy_document, statement, tags
-from infra.env import readable_secret_arns, worker_env
+from infra.common import assume_role_policy, policy_document, tags
+from infra.env import worker_env
+from infra.iam import role_statements
 from infra.placements.base import Placement
 
 
@@ -57,22 +58,8 @@ class Ec2Placement(Placement):
             assume_role_policy=assume_role_policy("ec2.amazonaws.com"),
             opts=self.opts(),
         )
-        statements = [
-            statement(["s3:GetObject", "s3:PutObject"], [pulumi.Output.concat(baseline.bucket.arn, "/*")]),
-            statement(["s3:ListBucket"], [baseline.bucket.arn]),
-            statement(["ecr:GetAuthorizationToken"], ["*"]),  # account-level call, no resource form
-            statement(
-                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                [baseline.registries.ecr_arn],
-            ),
-            statement(
-                ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                [pulumi.Output.concat(logs.arn, ":*")],
-            ),
-        ]
-        secret_arns = readable_secret_arns(placement, baseline)
-        if secret_arns:
-            statements.append(statement(["secretsmanager:GetSecretValue"], secret_arns))
+        # The actions of the code paths this role runs here (workers/aws_actions.py), nothing else.
+        statements = role_statements(placement, baseline, log_group_arn=logs.arn)
         aws.iam.RolePolicy(
             self.child_name("policy"), role=role.id, policy=policy_document(statements), opts=self.opts()
         )

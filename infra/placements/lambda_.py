@@ -20,8 +20,9 @@ import pulumi_random as random
 from docpipe.plan import RolePlacement
 from docpipe.targets.lambda_ import TARGET as LAMBDA
 from infra.baseline import Baseline
-from infra.common import as_secret, assume_role_policy, policy_document, statement, tags
-from infra.env import readable_secret_arns, worker_env
+from infra.common import as_secret, assume_role_policy, policy_document, tags
+from infra.env import worker_env
+from infra.iam import invoke_statements, role_statements
 from infra.placements.base import Placement
 
 HANDLER_COMMAND = "workers.lambda_handler.handler"
@@ -34,13 +35,6 @@ TEMPORAL_CLOUD_PRINCIPALS = (
     "arn:aws:iam::829909441867:role/wci-lambda-invoke",
     "arn:aws:iam::354116250941:role/wci-lambda-invoke",
 )
-ENI_ACTIONS = [
-    "ec2:CreateNetworkInterface",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DeleteNetworkInterface",
-    "ec2:AssignPrivateIpAddresses",
-    "ec2:UnassignPrivateIpAddresses",
-]
 
 
 class LambdaPlacement(Placement):
@@ -64,17 +58,9 @@ class LambdaPlacement(Placement):
             assume_role_policy=assume_role_policy("lambda.amazonaws.com"),
             opts=self.opts(),
         )
-        statements = [
-            statement(["s3:GetObject", "s3:PutObject"], [pulumi.Output.concat(baseline.bucket.arn, "/*")]),
-            statement(["s3:ListBucket"], [baseline.bucket.arn]),
-            statement(["logs:CreateLogStream", "logs:PutLogEvents"], [pulumi.Output.concat(logs.arn, ":*")]),
-        ]
-        secret_arns = readable_secret_arns(placement, baseline)
-        if secret_arns:
-            statements.append(statement(["secretsmanager:GetSecretValue"], secret_arns))
-        if placement.vpc_attached:
-            # ENI management has no resource-level form; the actions are still named one by one.
-            statements.append(statement(ENI_ACTIONS, ["*"]))
+        # The actions of the code paths this role runs here (workers/aws_actions.py; ENI management
+        # when VPC-attached), nothing else.
+        statements = role_statements(placement, baseline, log_group_arn=logs.arn)
         aws.iam.RolePolicy(
             self.child_name("policy"), role=role.id, policy=policy_document(statements), opts=self.opts()
         )
@@ -168,14 +154,7 @@ class LambdaPlacement(Placement):
         aws.iam.RolePolicy(
             self.child_name("temporal-invoke-policy"),
             role=role.id,
-            policy=policy_document(
-                [
-                    statement(
-                        ["lambda:InvokeFunction", "lambda:GetFunction"],
-                        [function.arn, pulumi.Output.concat(function.arn, ":*")],
-                    )
-                ]
-            ),
+            policy=policy_document(invoke_statements(function.arn)),
             opts=self.opts(),
         )
         return role, external_id
