@@ -157,3 +157,28 @@ class RoleCost:
     lambda_gb_seconds: float = 0.0
     lambda_requests: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def compute(
+        cls,
+        role: str,
+        target: str,
+        *,
+        usd: float,
+        working: str,
+        burst: Burst,
+        notes: tuple[str, ...] | list[str] = (),
+        warnings: tuple[str, ...] | list[str] = (),
+        **figures: Any,
+    ) -> RoleCost:
+        """A target's compute line for `role` (named "<role> (<target>)"), as every estimator builds it."""
+        component = Component(
+            name=f"{role} ({target})",
+            usd=usd,
+            working=working,
+            category="compute",
+            role=role,
+            target=target,
+            notes=tuple(notes),
+        )
+        return cls(component=component, burst=burst, warnings=tuple(warnings), **figures)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from docpipe.cost.events import Clock, Pool, Task
-from docpipe.cost.model import Burst, Component, RoleCost, num
+from docpipe.cost.model import Burst, RoleCost, num
 from docpipe.models import ConfigModel
 from docpipe.targets.base import Target
 from workers.contract import Env, Role
@@ -143,17 +143,13 @@ class Ec2Target(Target[Ec2Sizing]):
             usd_per_hour=s.max_size * hourly,
             working=f"{s.max_size} (maxSize) × {num(hourly)} USD/h",
         )
-        return RoleCost(
-            component=Component(
-                name=f"{placement.role} (ec2)",
-                usd=compute + volumes,
-                working=working,
-                category="compute",
-                role=placement.role,
-                target=KEY,
-                notes=tuple(notes),
-            ),
+        return RoleCost.compute(
+            placement.role,
+            KEY,
+            usd=compute + volumes,
+            working=working,
             burst=burst,
+            notes=tuple(notes),
             warnings=tuple(warnings),
         )
 

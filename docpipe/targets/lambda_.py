@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import Field
 
 from docpipe.cost.events import Clock, Pool, Task
-from docpipe.cost.model import Burst, Component, RoleCost, num
+from docpipe.cost.model import Burst, RoleCost, num
 from docpipe.models import ConfigModel
 from docpipe.targets.base import Target
 from workers.contract import Env, Role
@@ -331,17 +331,13 @@ class LambdaTarget(Target[LambdaSizing]):
                 f"{concurrency} × {num(per_hour_inv)} inv/h × {num(req_rate)} USD/1M"
             ),
         )
-        return RoleCost(
-            component=Component(
-                name=f"{placement.role} (lambda)",
-                usd=duration + requests,
-                working=working,
-                category="compute",
-                role=placement.role,
-                target=KEY,
-                notes=tuple(notes),
-            ),
+        return RoleCost.compute(
+            placement.role,
+            KEY,
+            usd=duration + requests,
+            working=working,
             burst=burst,
+            notes=tuple(notes),
             warnings=tuple(warnings),
             lambda_gb_seconds=gb_seconds,
             lambda_requests=inv,
