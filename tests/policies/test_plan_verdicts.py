@@ -51,7 +51,7 @@ def test_docpipe_plan_section() -> None:
     assert section.title == "Policy verdicts"
     assert section.lines[0].startswith("with policies/dev.json at 10 files/day: monthly estimate 152.40 USD")
     assert section.lines[-1] == "  pulumi up --policy-pack policies: would pass"
-    assert section.data["passed"] is True and len(section.data["policies"]) == 11
+    assert section.data["passed"] is True and len(section.data["policies"]) == 12
 
 
 def test_docpipe_plan_section_shows_a_config_error(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
