@@ -9,6 +9,7 @@ would be valid. No resource is declared before this succeeds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
 
@@ -46,6 +47,9 @@ SecretName = Literal["unstructuredApiKey", "e2bApiKey", "anthropicApiKey", "open
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
 NAMESPACE = "docpipe"
+# Where temporalio's S3 storage driver puts large payloads in the document bucket (`v0/<namespace>/…`).
+PAYLOAD_KEY_PREFIX = "v0/"
+_UPLOAD_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}(/[A-Za-z0-9][A-Za-z0-9._-]{0,62}){0,3}/")
 
 _Model = ConfigModel
 
@@ -253,6 +257,13 @@ class DatabaseConfig(_Model):
     # when storage runs on Cloud Run, outside AWS).
     reachability: Literal["vpc-only", "public-tls"] = "vpc-only"
     allowed_cidrs: tuple[str, ...] = ()
+    # On by default: losing the documents' results is not undoable, a refused destroy is (set it
+    # false, `pulumi up`, then `pulumi destroy`). A final snapshot is taken on every delete either way.
+    deletion_protection: bool = Field(
+        True,
+        description="RDS deletion protection: `pulumi destroy` (or a replacement) refuses to delete the "
+        "instance until this is false and applied. A uniquely named final snapshot is taken on delete.",
+    )
 
     @model_validator(mode="after")
     def _cidrs(self) -> DatabaseConfig:
@@ -272,6 +283,38 @@ class CacheConfig(_Model):
     max_storage_gb: Annotated[int, Field(ge=1, le=5000)] = 1
 
 
+class BucketConfig(_Model):
+    """`bucket`: the document bucket's trigger and what `pulumi destroy` does with it."""
+
+    upload_prefix: str = Field(
+        WORKER.upload_prefix,
+        description="Key prefix whose uploads start a workflow (the S3 notification filter, the starter "
+        "and `docpipe submit` use it; exported as the uploadPrefix stack output). Ends with `/`; not "
+        "empty and not under `v0/`, where Temporal's external storage writes large payloads.",
+    )
+    retain_on_destroy: bool = Field(
+        True,
+        description="Keep the bucket, its documents and its access block when the stack is destroyed "
+        "(removed from the state only). false: `pulumi destroy` deletes every object and version in it.",
+    )
+
+    @field_validator("upload_prefix")
+    @classmethod
+    def _prefix(cls, prefix: str) -> str:
+        if not _UPLOAD_PREFIX.fullmatch(prefix):
+            raise ValueError(
+                "must be 1-4 path segments of letters, digits, `.`, `_` or `-`, ending with `/` "
+                "(e.g. incoming/ or docs/in/); an empty prefix would make every object written to the "
+                "bucket, results included, start a workflow"
+            )
+        if prefix.startswith(PAYLOAD_KEY_PREFIX):
+            raise ValueError(
+                f"must not be under {PAYLOAD_KEY_PREFIX} (Temporal's external storage writes large payloads "
+                "there: each would start a workflow)"
+            )
+        return prefix
+
+
 class GcpConfig(_Model):
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = "us-central1"
@@ -289,6 +332,7 @@ class StackConfig(_Model):
     temporal: TemporalConfig = TemporalConfig()
     database: DatabaseConfig = DatabaseConfig()
     cache: CacheConfig = CacheConfig()
+    bucket: BucketConfig = BucketConfig()
     gcp: GcpConfig | None = None
     image_tag: str = Field("latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
     prices: dict[str, float] = Field(default_factory=dict)

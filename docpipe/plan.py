@@ -7,8 +7,8 @@ flip therefore shows up in exactly one place.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from docpipe.config import ActivityConfig, Backends, SecretName, Sizing, StackConfig, TargetKey
@@ -33,6 +33,10 @@ class RolePlacement:
     secrets: tuple[SecretName, ...]
     vpc_attached: bool
     uses_cache: bool
+    # Attached to the VPC only to reach the cache, because the stack has a NAT gateway anyway.
+    joined_vpc_for_cache: bool = False
+    # Whether the role reaches Valkey and, if not, why and what caps its work instead (`settle`).
+    cache_note: str = ""
 
     @property
     def target_unit(self) -> Target[Any]:
@@ -65,6 +69,8 @@ class RolePlacement:
             "secrets": list(self.secrets),
             "vpcAttached": self.vpc_attached,
             "usesCache": self.uses_cache,
+            "joinedVpcForCache": self.joined_vpc_for_cache,
+            "cacheNote": self.cache_note,
             "needsNat": self.needs_nat,
         }
 
@@ -205,7 +211,63 @@ def _placement(config: StackConfig, role: Role, activity: ActivityConfig) -> Rol
     )
 
 
+def place_role(config: StackConfig, role: Role) -> RolePlacement:
+    """A role's placement from its own target alone, before `settle` weighs the rest of the stack."""
+    return _placement(config, role, config.activities[role])
+
+
+def settle(config: StackConfig, roles: Mapping[Role, RolePlacement]) -> PlacementPlan:
+    """The plan of per-role placements (`place_role`), with what couples the roles decided.
+
+    Valkey is in every stack's VPC. When the stack has a NAT gateway anyway (a VPC-attached Lambda
+    needs the internet), a role left outside the VPC whose work the cache serves (extraction,
+    analysis, enrichment) joins it if its target can (`Target.joins_vpc_for_cache`: Lambda, not Cloud
+    Run): it then reaches the cache and the stack-wide caps, and its internet traffic takes the NAT
+    gateway that is there regardless. Each role's `cache_note` says the outcome.
+    """
+    nat = any(p.needs_nat for p in roles.values())
+    settled: dict[Role, RolePlacement] = {}
+    for role in ROLES:
+        p = roles[role]
+        wants = "cache" in role_needs(config, role)
+        if nat and wants and not p.vpc_attached and p.target_unit.joins_vpc_for_cache(config, role, p.needs):
+            p = replace(
+                p, vpc_attached=True, uses_cache=True, joined_vpc_for_cache=True, needs=p.needs | {"cache"}
+            )
+        settled[role] = replace(p, cache_note=_cache_note(config, p, wants))
+    return PlacementPlan(config=config, roles=settled)
+
+
+def _cache_note(config: StackConfig, p: RolePlacement, wants: bool) -> str:
+    b = config.backends
+    if not wants:
+        return "no cached work in this role (the cache serves extraction, analysis and enrichment)"
+    caps = {
+        "analysis": ("model calls", "backends.analysis.maxConcurrentCalls", b.analysis.max_concurrent_calls),
+        "enrichment": (
+            "sandboxes",
+            "backends.enrichment.maxConcurrentSandboxes",
+            b.enrichment.max_concurrent_sandboxes,
+        ),
+    }.get(p.role)
+    if p.uses_cache:
+        joined = " (joined the VPC for it: its internet traffic takes the stack's NAT gateway)"
+        note = "reaches Valkey in the VPC: results cached by content hash" + (
+            joined if p.joined_vpc_for_cache else ""
+        )
+        if caps is not None:
+            what, key, n = caps
+            note += f"; at most {n} {what} at once across the stack ({key}, a Valkey semaphore)"
+        return note
+    why = p.target_unit.cache_unreachable(config, p.role)
+    note = f"no cache: {why}; every document is processed afresh"
+    if caps is not None:
+        what, key, n = caps
+        bound = p.target_unit.worker_bound(p)
+        note += f"; {what} capped at {n} per worker ({key}) × {bound}, not stack-wide"
+    return note
+
+
 def build_plan(config: StackConfig) -> PlacementPlan:
     """Derive the PlacementPlan of a validated StackConfig."""
-    roles = {role: _placement(config, role, config.activities[role]) for role in ROLES}
-    return PlacementPlan(config=config, roles=roles)
+    return settle(config, {role: place_role(config, role) for role in ROLES})

@@ -151,6 +151,8 @@ def worker_env(
         env[Env.ACTIVITY_TIMEOUT_SECONDS] = str(p.activity_timeout_seconds)
     if endpoints.bucket is not None:
         env[Env.BUCKET] = endpoints.bucket
+        # Where uploads start workflows (`docpipe submit` run with this environment uploads there).
+        env[Env.UPLOAD_PREFIX] = config.bucket.upload_prefix
     if endpoints.payload_dir is not None:
         env[Env.PAYLOAD_DIR] = endpoints.payload_dir
     env.update(backend_env(p.role, backends or config.backends))

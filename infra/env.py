@@ -37,7 +37,7 @@ def worker_env(p: RolePlacement, baseline: Baseline) -> dict[str, pulumi.Input[s
     """The role's worker environment (docpipe.worker_env) with the baseline's addresses filled in."""
     temporal = baseline.temporal
     refs: dict[str, pulumi.Input[str]] = dict(baseline.secret_refs(secret_names(p, baseline)))
-    if p.uses_cache and baseline.cache is not None:
+    if p.uses_cache:
         refs["valkeyAuth"] = baseline.cache.auth_secret_arn
     endpoints: Endpoints[pulumi.Input[str]] = Endpoints(
         temporal_address=temporal.address,
@@ -49,7 +49,7 @@ def worker_env(p: RolePlacement, baseline: Baseline) -> dict[str, pulumi.Input[s
         database_host=baseline.database.address,
         database_secret_arn=baseline.database.secret_arn,
         database_name=DB_NAME,
-        valkey_url=baseline.cache.url if baseline.cache is not None else None,
+        valkey_url=baseline.cache.url,
         secret_refs=pulumi.Output.json_dumps(refs),
     )
     return dict(core_worker_env(p, baseline.plan, endpoints))
@@ -60,6 +60,6 @@ def readable_secret_arns(p: RolePlacement, baseline: Baseline) -> list[pulumi.Ou
     arns = list(baseline.secret_refs(secret_names(p, baseline)).values())
     if "database" in p.needs:
         arns.append(baseline.database.secret_arn)
-    if p.uses_cache and baseline.cache is not None:
+    if p.uses_cache:
         arns.append(baseline.cache.auth_secret_arn)
     return arns

@@ -94,7 +94,8 @@ def build_stack(plan: PlacementPlan, secrets: dict[SecretName, pulumi.Output[str
     for image in baseline.images.values():
         if image.ar_ref is not None:
             outputs["artifactRegistryImage"] = image.ar_ref
-    if baseline.cache is not None:
-        outputs["valkeyUrl"] = baseline.cache.url
+    outputs["valkeyUrl"] = baseline.cache.url
+    # Uploads under this prefix start workflows (`aws s3 cp doc.pdf s3://$bucket/$uploadPrefix`).
+    outputs["uploadPrefix"] = baseline.bucket.upload_prefix
     outputs["databaseHost"] = baseline.database.address
     return outputs

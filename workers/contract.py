@@ -16,6 +16,7 @@ ActivityRole = Literal["extraction", "analysis", "enrichment", "storage"]
 ACTIVITY_ROLES: Final[tuple[ActivityRole, ...]] = get_args(ActivityRole)
 
 DEFAULT_QUEUE_PREFIX: Final = "docpipe"
+DEFAULT_UPLOAD_PREFIX: Final = "incoming/"
 
 
 def task_queue(role: str, prefix: str = DEFAULT_QUEUE_PREFIX) -> str:
@@ -79,6 +80,9 @@ class Env:
     MAX_CONCURRENT_MODEL_CALLS: Final = "DOCPIPE_MAX_CONCURRENT_MODEL_CALLS"
 
     BUCKET: Final = "DOCPIPE_BUCKET"  # document + payload bucket in the cloud
+    # Key prefix whose uploads start a workflow (`bucket.uploadPrefix`): the bucket starter takes only
+    # keys under it, and `docpipe submit` uploads there.
+    UPLOAD_PREFIX: Final = "DOCPIPE_UPLOAD_PREFIX"
     PAYLOAD_DIR: Final = "DOCPIPE_PAYLOAD_DIR"  # large-payload directory in dev
     # Payloads at least this large go to external storage instead of workflow history.
     PAYLOAD_THRESHOLD_BYTES: Final = "DOCPIPE_PAYLOAD_THRESHOLD_BYTES"

@@ -79,6 +79,10 @@ def worker_options(role: str, settings: Settings, reg: RoleRegistration) -> dict
         "activities": reg.activities,
         "graceful_shutdown_timeout": timedelta(seconds=settings.shutdown_grace_seconds),
     }
+    # Per-worker caps that hold even without Valkey (a role outside the VPC has no stack-wide
+    # semaphore): one sandbox or one model conversation per activity slot.
     if role == "enrichment":
         options["max_concurrent_activities"] = settings.max_concurrent_sandboxes
+    elif role == "analysis":
+        options["max_concurrent_activities"] = settings.max_concurrent_model_calls
     return options

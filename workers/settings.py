@@ -15,7 +15,14 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from workers.contract import DEFAULT_BUILD_ID, DEFAULT_QUEUE_PREFIX, DEFAULT_STACK, Env, deployment_name
+from workers.contract import (
+    DEFAULT_BUILD_ID,
+    DEFAULT_QUEUE_PREFIX,
+    DEFAULT_STACK,
+    DEFAULT_UPLOAD_PREFIX,
+    Env,
+    deployment_name,
+)
 
 ExtractionBackendName = Literal["local", "unstructured-api"]
 AnalysisBackendName = Literal["heuristic", "strands"]
@@ -84,6 +91,7 @@ class Settings(BaseSettings):
     valkey_password: Annotated[str | None, _env(Env.VALKEY_PASSWORD)] = Field(None, repr=False)
 
     bucket: Annotated[str | None, _env(Env.BUCKET)] = None
+    upload_prefix: Annotated[str, _env(Env.UPLOAD_PREFIX)] = DEFAULT_UPLOAD_PREFIX
     payload_dir: Annotated[str | None, _env(Env.PAYLOAD_DIR)] = None
     payload_threshold_bytes: Annotated[int, _env(Env.PAYLOAD_THRESHOLD_BYTES)] = 128 * 1024
     stage_timeouts: Annotated[dict[str, float], _env(Env.STAGE_TIMEOUTS)] = Field(default_factory=dict)

@@ -2,6 +2,9 @@
 
 Handler: `workers.starter.handler`. The workflow id is `doc-<sha256>` of the object's content, so a
 re-upload, a duplicate event or a retried invocation finds the existing run and counts as success.
+Only keys under the stack's upload prefix (`bucket.uploadPrefix`, DOCPIPE_UPLOAD_PREFIX) start a
+workflow: the bucket notification filters on it, and the starter checks it again, so an event from a
+wider notification (or a payload the workers wrote) is skipped, never run as a document.
 """
 
 from __future__ import annotations
@@ -46,14 +49,18 @@ def describe_s3_object(bucket: str, key: str) -> DocumentRef:
     )
 
 
-def records(event: dict[str, Any]) -> list[tuple[str, str]]:
-    """(bucket, key) of each ObjectCreated record (keys arrive URL-encoded)."""
+def records(event: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """(bucket, key) of each ObjectCreated record whose key is under `prefix` (keys arrive URL-encoded)."""
     out = []
     for rec in event.get("Records", []):
         if not str(rec.get("eventName", "ObjectCreated")).startswith("ObjectCreated"):
             continue
         s3 = rec.get("s3", {})
-        out.append((s3["bucket"]["name"], unquote_plus(s3["object"]["key"])))
+        key = unquote_plus(s3["object"]["key"])
+        if not key.startswith(prefix):
+            logger.warning("skipped %s: not under the upload prefix %r", key, prefix)
+            continue
+        out.append((s3["bucket"]["name"], key))
     return out
 
 
@@ -74,7 +81,7 @@ async def _start_all(event: dict[str, Any], describe: Describe) -> dict[str, Any
     settings = Settings.from_env()
     client = await connect(settings)
     results = []
-    for bucket, key in records(event):
+    for bucket, key in records(event, settings.upload_prefix):
         ref = await asyncio.to_thread(describe, bucket, key)
         sub = await start_pipeline(client, ref, settings)
         logger.info(

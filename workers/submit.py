@@ -59,11 +59,18 @@ async def start_pipeline(client: Client, ref: DocumentRef, settings: Settings) -
         return Submission(ref, wid, started=False)
 
 
-def _upload(path: Path, ref: DocumentRef, bucket: str) -> DocumentRef:
+def upload_key(ref: DocumentRef, upload_prefix: str) -> str:
+    """Where `docpipe submit` puts a document: under the upload prefix, as any upload would go."""
+    return f"{upload_prefix}{ref.sha256}/{ref.filename}"
+
+
+def _upload(path: Path, ref: DocumentRef, bucket: str, upload_prefix: str) -> DocumentRef:
     from workers import aws  # boto3 loads only for cloud submissions
 
-    key = f"uploads/{ref.sha256}/{ref.filename}"
-    aws.client("s3").upload_file(str(path), bucket, key)
+    key = upload_key(ref, upload_prefix)
+    # The bucket's starter is invoked for this key too and finds the run this submission starts (same
+    # workflow id); a whole-object SHA-256 checksum lets it read the hash from HEAD, not the bytes.
+    aws.client("s3").upload_file(str(path), bucket, key, ExtraArgs={"ChecksumAlgorithm": "SHA256"})
     return dataclasses.replace(ref, uri=f"s3://{bucket}/{key}")
 
 
@@ -74,7 +81,7 @@ async def submit_paths(client: Client, paths: list[str], settings: Settings, wai
         ref = describe_file(path)
         if settings.bucket and not settings.payload_dir:
             # Cloud workers cannot read this machine's disk: the document goes by bucket reference.
-            ref = await asyncio.to_thread(_upload, path, ref, settings.bucket)
+            ref = await asyncio.to_thread(_upload, path, ref, settings.bucket, settings.upload_prefix)
         out.append(await start_pipeline(client, ref, settings))
     if wait:
         await asyncio.gather(*(_wait(client, s) for s in out))

@@ -33,17 +33,15 @@ def database(plan: PlacementPlan, prices: PriceBook) -> Component:
     return Component("database (RDS PostgreSQL)", usd, working, "baseline")
 
 
-def cache(plan: PlacementPlan, prices: PriceBook) -> Component | None:
-    """Valkey, when some role in the VPC uses it (roles outside the VPC run uncached)."""
-    if not any(p.uses_cache for p in plan):
-        return None
+def cache(plan: PlacementPlan, prices: PriceBook) -> Component:
+    """Valkey, declared in every stack (the roles in the VPC use it; the plan says why others do not)."""
     c = plan.config.cache
     days = days_per_month(prices)
     hours = days * 24
     if c.mode == "node":
         hourly = prices.get(f"elasticache.node.hour.{c.node_type}", f" (cache.nodeType {c.node_type})")
         working = f"{num(hours)} h × {num(hourly)} USD/h ({c.node_type})"
-        return Component("cache (Valkey node)", hours * hourly, working, "baseline")
+        return Component("cache (Valkey node)", hours * hourly, working, "baseline", notes=_cache_users(plan))
     gb = prices.get("elasticache.serverless.minimumGb")
     gb_hour = prices.get("elasticache.serverless.gbHour")
     ecpu_per_file = prices.get("assume.cacheEcpuPerFile")
@@ -55,7 +53,14 @@ def cache(plan: PlacementPlan, prices: PriceBook) -> Component | None:
         f"{num(gb)} GB minimum × {num(hours)} h × {num(gb_hour)} USD/GB-h + "
         f"{num(files)} files × {num(ecpu_per_file)} ECPU × {num(ecpu_rate)} USD/1M"
     )
-    return Component("cache (Valkey serverless)", usd, working, "baseline")
+    return Component("cache (Valkey serverless)", usd, working, "baseline", notes=_cache_users(plan))
+
+
+def _cache_users(plan: PlacementPlan) -> tuple[str, ...]:
+    users = [p.role for p in plan if p.uses_cache]
+    return (
+        f"used by {', '.join(users)}" if users else "in every stack; no role reaches it in this placement",
+    )
 
 
 def temporal_actions_usd(actions: float, prices: PriceBook) -> tuple[float, str]:
@@ -133,6 +138,8 @@ def nat(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook) -> 
     roles = [p.role for p in plan if p.needs_nat]
     if not roles:
         return None
+    joined = [p.role for p in plan if p.needs_nat and p.joined_vpc_for_cache]
+    brought = [r for r in roles if r not in joined]
     hours = days_per_month(prices) * 24
     hourly = prices.get("nat.hour")
     per_gb = prices.get("nat.gb")
@@ -149,7 +156,10 @@ def nat(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook) -> 
         usd,
         working,
         "baseline",
-        notes=(f"needed by {', '.join(roles)}: VPC-attached Lambda that must reach the internet",),
+        notes=(
+            f"needed by {', '.join(brought)}: VPC-attached Lambda that must reach the internet",
+            *([f"also carries {', '.join(joined)} (joined the VPC for the cache)"] if joined else []),
+        ),
     )
 
 

@@ -1,8 +1,9 @@
 """The cheapest allowed placement: every role × target combination (3⁵ = 243) priced and ranked.
 
 A role's compute cost depends only on its own target, so each (role, target) is priced once; what
-couples the roles — the NAT gateway (any VPC-attached Lambda needing the internet), the cache (any
-role in the VPC using it) and the account-wide Lambda free tier — is priced per combination.
+couples the roles — the NAT gateway (any VPC-attached Lambda needing the internet, and the Lambda
+roles that then join the VPC for the cache: `docpipe.plan.settle`) and the account-wide Lambda free
+tier — is priced per combination. The cache is in every stack, so it is a fixed cost.
 A target is excluded for a role before the search when `docpipe.rules` says the right-sized config
 cannot run it there (Lambda's 15-minute limit, the database or a self-hosted Temporal out of reach,
 a missing `gcp` section …) — the same messages config validation gives — or when its cold start
@@ -25,7 +26,7 @@ from docpipe.cost.load import role_load
 from docpipe.cost.model import Estimate, RoleCost, num
 from docpipe.cost.placements import models, right_size, sizing_changes, with_targets
 from docpipe.cost.pricebook import PriceBook
-from docpipe.plan import PlacementPlan, RolePlacement, build_plan
+from docpipe.plan import PlacementPlan, RolePlacement, place_role, settle
 from docpipe.rules import placement_problems
 from docpipe.targets import get_target, target_keys
 from workers.contract import ROLES, Role
@@ -101,9 +102,10 @@ class Search:
         self.prices = prices
         self.free_tier = free_tier
         keys = target_keys()
-        uniform = {t: build_plan(with_targets(config, dict.fromkeys(ROLES, t))) for t in keys}
+        uniform = {t: with_targets(config, dict.fromkeys(ROLES, t)) for t in keys}
+        # Each role's placement on its own target; `plan_for` settles a combination (NAT, cache).
         self.placements: dict[tuple[Role, TargetKey], RolePlacement] = {
-            (r, t): uniform[t][r] for r in ROLES for t in keys
+            (r, t): place_role(uniform[t], r) for r in ROLES for t in keys
         }
         self.loads = {r: role_load(r, config.traffic, prices) for r in ROLES}
         self.role_costs: dict[tuple[Role, TargetKey], RoleCost] = {
@@ -111,9 +113,10 @@ class Search:
             for r in ROLES
             for t in keys
         }
-        any_plan = uniform[keys[0]]
+        any_plan = settle(uniform[keys[0]], {r: self.placements[(r, keys[0])] for r in ROLES})
         fixed = [
             baseline.database(any_plan, prices),
+            baseline.cache(any_plan, prices),
             baseline.temporal(any_plan, self.loads, prices),
             baseline.bucket(any_plan, prices),
             external.e2b(any_plan, prices),
@@ -121,22 +124,19 @@ class Search:
             external.model_tokens(any_plan, prices),
         ]
         self.fixed_usd = sum(c.usd for c in fixed if c is not None)
-        self._coupled: dict[tuple[frozenset[Role], bool], float] = {}
+        self._coupled: dict[frozenset[Role], float] = {}
 
     def plan_for(self, targets: dict[Role, TargetKey]) -> PlacementPlan:
-        return PlacementPlan(
-            config=with_targets(self.config, targets),
-            roles={r: self.placements[(r, targets[r])] for r in ROLES},
+        return settle(
+            with_targets(self.config, targets), {r: self.placements[(r, targets[r])] for r in ROLES}
         )
 
     def total(self, targets: dict[Role, TargetKey]) -> float:
-        nat_roles = frozenset(r for r in ROLES if self.placements[(r, targets[r])].needs_nat)
-        cached = any(self.placements[(r, targets[r])].uses_cache for r in ROLES)
-        key = (nat_roles, cached)
+        plan = self.plan_for(targets)
+        key = frozenset(p.role for p in plan if p.needs_nat)
         if key not in self._coupled:
-            plan = self.plan_for(targets)
-            parts = [baseline.nat(plan, self.loads, self.prices), baseline.cache(plan, self.prices)]
-            self._coupled[key] = sum(c.usd for c in parts if c is not None)
+            part = baseline.nat(plan, self.loads, self.prices)
+            self._coupled[key] = part.usd if part is not None else 0.0
         compute = sum(self.role_costs[(r, targets[r])].component.usd for r in ROLES)
         credit = 0.0
         if self.free_tier:

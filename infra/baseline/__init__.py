@@ -1,9 +1,10 @@
 """The shared AWS baseline (and the GCP pieces only Cloud Run roles need), declared from the plan.
 
 `build_baseline(plan, secret_values)` declares exactly what the plan needs: the VPC (a NAT gateway
-only when a VPC-attached Lambda needs the internet), PostgreSQL, Valkey when some role uses it,
-Temporal in the configured mode, the document bucket, the registries, the worker image (one build
-per architecture the plan needs), the secrets, and the starter function. GCP resources appear
+only when a VPC-attached Lambda needs the internet), PostgreSQL, Valkey (in every stack: the roles
+in the VPC use it, the plan says why the others do not), Temporal in the configured mode, the
+document bucket, the registries, the worker image (one build per architecture the plan needs), the
+secrets, and the starter function. GCP resources appear
 only when a role is on Cloud Run.
 """
 
@@ -44,10 +45,6 @@ def required_architectures(plan: PlacementPlan) -> list[Architecture]:
     return sorted({"arm64", *(role_architecture(plan, p.role) for p in plan)})
 
 
-def uses_cache(plan: PlacementPlan) -> bool:
-    return any(p.uses_cache for p in plan)
-
-
 def gcp_secret_names(plan: PlacementPlan) -> set[str]:
     """Secrets the Cloud Run roles read from Secret Manager."""
     names: set[str] = set()
@@ -67,7 +64,7 @@ class Baseline:
     plan: PlacementPlan
     network: Network
     database: Database
-    cache: Cache | None
+    cache: Cache
     temporal: TemporalEndpoint
     bucket: DocumentBucket
     registries: Registries
@@ -102,7 +99,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
 
     network = build_network(plan)
     database = Database("database", stack, config.database, network)
-    cache = Cache("cache", stack, config.cache, network) if uses_cache(plan) else None
+    cache = Cache("cache", stack, config.cache, network)
     temporal = Temporal(
         "temporal",
         stack=stack,
@@ -123,7 +120,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         gcp_config=gcp_config,
         gcp_provider=gcp_provider,
     )
-    bucket = DocumentBucket("documents", stack)
+    bucket = DocumentBucket("documents", stack, config.bucket)
     registries = Registries("registry", stack, gcp_config, gcp_provider)
     images = {
         arch: WorkerImage(
@@ -163,6 +160,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         Env.STACK: stack,
         Env.QUEUE_PREFIX: DEFAULT_QUEUE_PREFIX,
         Env.BUCKET: bucket.name,
+        Env.UPLOAD_PREFIX: bucket.upload_prefix,
         "TEMPORAL_ADDRESS": temporal.address,
         "TEMPORAL_NAMESPACE": temporal.namespace,
         "TEMPORAL_TLS": "true" if temporal.tls else "false",

@@ -1,9 +1,15 @@
 """The document bucket and the starter function its uploads trigger.
 
 Private (public access block, bucket-owner objects), encrypted (SSE-S3, bucket key) and versioned.
-Every `ObjectCreated` event invokes a small Lambda from the worker image (command
-`workers.starter.handler`) that starts the document's workflow; the workflow id comes from the
-document's sha256, so a re-upload does not start a second run.
+Every `ObjectCreated` event under the upload prefix (`bucket.uploadPrefix`, default `incoming/`)
+invokes a small Lambda from the worker image (command `workers.starter.handler`) that starts the
+document's workflow; the workflow id comes from the document's sha256, so a re-upload does not start
+a second run. Objects elsewhere (large payloads under `v0/`) start nothing.
+
+On `pulumi destroy`: with `bucket.retainOnDestroy` (the default) the bucket and the settings that
+keep it private and encrypted are retained (`retain_on_delete`: removed from the state, left in the
+account with every document); otherwise the bucket is `force_destroy`ed, every object and version
+with it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from collections.abc import Mapping
 import pulumi
 import pulumi_aws as aws
 
+from docpipe.config import BucketConfig
 from infra.common import assume_role_policy, child, policy_document, tags
 from infra.iam import starter_statements
 
@@ -25,14 +32,26 @@ class DocumentBucket(pulumi.ComponentResource):
     name: pulumi.Output[str]
     arn: pulumi.Output[str]
 
-    def __init__(self, name: str, stack: str, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("docpipe:baseline:DocumentBucket", name, {}, opts)
+    def __init__(
+        self, name: str, stack: str, config: BucketConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(
+            "docpipe:baseline:DocumentBucket", name, {"retainOnDestroy": config.retain_on_destroy}, opts
+        )
+        retain = config.retain_on_destroy
+        self.upload_prefix = config.upload_prefix
+
+        def keep() -> pulumi.ResourceOptions:
+            # A retained bucket keeps its access block, ownership, encryption and versioning too: the
+            # documents left behind stay private and encrypted.
+            return child(self, retain_on_delete=True) if retain else child(self)
+
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             bucket_prefix=f"docpipe-{stack}-",
-            force_destroy=False,
+            force_destroy=not retain,
             tags=tags(stack, "bucket"),
-            opts=child(self),
+            opts=keep(),
         )
         self.bucket = bucket
         aws.s3.BucketPublicAccessBlock(
@@ -42,13 +61,13 @@ class DocumentBucket(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=child(self),
+            opts=keep(),
         )
         aws.s3.BucketOwnershipControls(
             f"{name}-ownership",
             bucket=bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child(self),
+            opts=keep(),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-encryption",
@@ -61,13 +80,13 @@ class DocumentBucket(pulumi.ComponentResource):
                     bucket_key_enabled=True,
                 )
             ],
-            opts=child(self),
+            opts=keep(),
         )
         aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child(self),
+            opts=keep(),
         )
         self.name = bucket.bucket
         self.arn = bucket.arn
@@ -137,7 +156,9 @@ class Starter(pulumi.ComponentResource):
             bucket=bucket.bucket.id,
             lambda_functions=[
                 aws.s3.BucketNotificationLambdaFunctionArgs(
-                    lambda_function_arn=function.arn, events=["s3:ObjectCreated:*"], filter_prefix="incoming/"
+                    lambda_function_arn=function.arn,
+                    events=["s3:ObjectCreated:*"],
+                    filter_prefix=bucket.upload_prefix,
                 )
             ],
             opts=child(self, depends_on=[permission]),

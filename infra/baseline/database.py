@@ -4,12 +4,18 @@ Private by default (reachable only from inside the VPC), storage encrypted, TLS 
 parameter group (`rds.force_ssl = 1`), and the master password managed by RDS in Secrets Manager
 (`manage_master_user_password`), so no password ever enters Pulumi state. `database.reachability:
 public-tls` (storage on Cloud Run) opens it to the listed CIDRs only, still TLS-only.
+
+Deletion: `database.deletionProtection` (default true) makes AWS refuse to delete the instance; to
+destroy the stack, set it false and `pulumi up` first. Every delete takes a final snapshot whose name
+ends in a random suffix kept in the state (pulumi-random), so a stack destroyed, re-created and
+destroyed again never collides with its earlier snapshot.
 """
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from docpipe.config import DatabaseConfig
 from infra.baseline.network import Network
@@ -77,6 +83,9 @@ class Database(pulumi.ComponentResource):
             tags=tags(stack, "database"),
             opts=child(self),
         )
+        # New with each new instance (and so with each stack created after a destroy): the final
+        # snapshot of one instance never has the name of an earlier one's.
+        snapshot_suffix = random.RandomId(f"{name}-final-snapshot-suffix", byte_length=4, opts=child(self))
         instance = aws.rds.Instance(
             f"{name}-postgres",
             engine="postgres",
@@ -96,8 +105,8 @@ class Database(pulumi.ComponentResource):
             backup_retention_period=7,
             copy_tags_to_snapshot=True,
             skip_final_snapshot=False,
-            final_snapshot_identifier=f"docpipe-{stack}-final",
-            deletion_protection=False,
+            final_snapshot_identifier=pulumi.Output.concat(f"docpipe-{stack}-final-", snapshot_suffix.hex),
+            deletion_protection=config.deletion_protection,
             tags=tags(stack, "database"),
             opts=child(self),
         )

@@ -1,4 +1,8 @@
-"""Where the worker image lives: ECR always, Artifact Registry only when a role is on Cloud Run."""
+"""Where the worker image lives: ECR always, Artifact Registry only when a role is on Cloud Run.
+
+Both go on `pulumi destroy` with their images: ECR through `force_delete`; deleting an Artifact
+Registry repository deletes its contents anyway (the API has no non-empty check to override).
+"""
 
 from __future__ import annotations
 
@@ -37,7 +41,9 @@ class Registries(pulumi.ComponentResource):
             encryption_configurations=[
                 aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="AES256")
             ],
-            force_delete=False,
+            # Only build output lives here (every image is rebuilt from the source), so `pulumi destroy`
+            # deletes the repository with its images instead of stopping on a non-empty one.
+            force_delete=True,
             tags=tags(stack, "registry"),
             opts=child(self),
         )

@@ -4,6 +4,8 @@ A launch template boots Amazon Linux, pulls the worker image from ECR and runs
 `docpipe worker <role>` (which drains on SIGTERM). Instances sit in the public subnets with a public
 address and an egress-only security group (no NAT needed, nothing can connect in), IMDSv2 is
 required, and the instance profile can read only the bucket, this role's secrets and the image.
+The group follows the template's latest version number, so a new image or environment rolls the
+instances through the group's instance refresh.
 """
 
 from __future__ import annotations
@@ -106,7 +108,12 @@ class Ec2Placement(Placement):
             desired_capacity=sizing.desired_capacity,
             max_size=sizing.max_size,
             vpc_zone_identifiers=baseline.network.public_subnet_ids,
-            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(id=template.id, version="$Latest"),
+            # The template's version number, not "$Latest": a new image or user data is a new version,
+            # so the group's own input changes and its instance refresh rolls the instances (AWS
+            # starts no refresh for "$Latest").
+            launch_template=aws.autoscaling.GroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)
+            ),
             instance_refresh=aws.autoscaling.GroupInstanceRefreshArgs(strategy="Rolling"),
             tags=[
                 aws.autoscaling.GroupTagArgs(

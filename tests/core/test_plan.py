@@ -43,8 +43,37 @@ def test_storage_on_lambda_is_vpc_attached_and_needs_nat_with_temporal_cloud() -
     storage = p["storage"]
     assert storage.vpc_attached and "database" in storage.needs
     assert storage.needs_nat and p.needs_nat
-    # Everything else on Lambda stays out of the VPC.
-    assert not p["enrichment"].vpc_attached
+    # With the NAT gateway there anyway, enrichment's Lambda joins the VPC for the cache (and its
+    # sandbox cap); the workflow's Lambda, which caches nothing, stays out.
+    assert p["enrichment"].vpc_attached and p["enrichment"].joined_vpc_for_cache
+    assert p["enrichment"].uses_cache and "cache" in p["enrichment"].needs
+    assert not p["workflow"].vpc_attached
+
+
+def test_without_a_nat_gateway_a_lambda_stays_out_and_the_plan_says_why() -> None:
+    p = plan("activities.storage.target=ec2")
+    assert not p.needs_nat
+    enrichment = p["enrichment"]
+    assert not enrichment.vpc_attached and not enrichment.uses_cache
+    assert "no cache" in enrichment.cache_note and "NAT gateway" in enrichment.cache_note
+    # What caps its sandboxes instead: the per-worker limit times the Lambda's worker bound.
+    assert "maxConcurrentSandboxes" in enrichment.cache_note
+    assert "activities.enrichment.lambda.reservedConcurrency" in enrichment.cache_note
+
+
+def test_every_role_says_whether_it_reaches_the_cache() -> None:
+    p = plan()
+    notes = {r.role: r.to_dict()["cacheNote"] for r in p}
+    assert notes["enrichment"].startswith("reaches Valkey")
+    assert "a Valkey semaphore" in notes["enrichment"]
+    # Cloud Run: no private path to the VPC; capped by its instances instead.
+    assert "no private path to the AWS VPC" in notes["analysis"]
+    assert "activities.analysis.cloudrun.maxInstances" in notes["analysis"]
+    assert "maxConcurrentCalls" in notes["analysis"]
+    assert notes["workflow"].startswith("no cached work") and notes["storage"].startswith("no cached work")
+    on_ec2 = plan("activities.extraction.target=ec2")["extraction"]
+    assert on_ec2.uses_cache and not on_ec2.joined_vpc_for_cache
+    assert on_ec2.cache_note == "reaches Valkey in the VPC: results cached by content hash"
 
 
 def test_no_nat_when_storage_runs_on_ec2() -> None:

@@ -63,9 +63,10 @@ def test_low_scenario_as_docpipe_prices_it(stack) -> None:
     # + t4g.nano 4.624 (each = 720 h × price + 20 GB × 0.08) = 59.408
     assert models["all-ec2"].by_category("compute") == pytest.approx(59.408)
     # The seed's hybrid: Lambda storage needs the database (VPC) and Temporal Cloud (internet) → a NAT
-    # gateway: 720 × 0.045 + 1.46 GB × 0.045 = 32.47, more than all of its compute.
+    # gateway, which enrichment's Lambda then joins for the cache: 720 × 0.045 + (300 + 90 tasks) ×
+    # 5 MB = 1.90 GB × 0.045 = 32.49, more than all of its compute.
     hybrid = models["seed-hybrid"]
-    assert hybrid.component("NAT gateway").usd == pytest.approx(32.466, abs=0.001)
+    assert hybrid.component("NAT gateway").usd == pytest.approx(32.486, abs=0.001)
     # Its compute: Cloud Run extraction + analysis, each burst idling 300 s (scaleDownSeconds) — a
     # few dollars — and the Lambda roles' cents; all well under the NAT gateway.
     assert hybrid.by_category("compute") < 7
@@ -79,10 +80,11 @@ def test_low_scenario_as_docpipe_prices_it(stack) -> None:
 def test_medium_scenario_as_docpipe_prices_it(stack) -> None:
     config = stack("prod")
     est = estimate(config)
-    # The stack's total: compute 60.24 + baseline 147.09 + external 497.80 — the Unstructured API
-    # (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the workers (seed: "$50").
+    # The stack's total: compute 60.24 + baseline 153.34 (Valkey serverless 6.05 included) + external
+    # 497.80 — the Unstructured API (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the
+    # workers (seed: "$50").
     assert est.top_drivers(1)[0].name == "Unstructured API"
-    assert est.total_monthly_usd == pytest.approx(705.13, abs=0.05)
+    assert est.total_monthly_usd == pytest.approx(711.38, abs=0.05)
     models = _models(config)
     assert models["all-ec2"].by_category("compute") == pytest.approx(59.408)  # same fleet carries 100/day
 

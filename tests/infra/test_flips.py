@@ -3,8 +3,11 @@
 Besides the role's own placement subtree, only the baseline parts whose need the plan says has
 changed may appear or disappear — and each of those must then actually change:
 the NAT gateway (`plan.needs_nat`), the GCP side (`plan.uses_gcp`), the GCP copies of secrets
-(which secrets Cloud Run roles read), Valkey (whether any role uses the cache) and the worker image
-builds (which CPU architectures the plan needs).
+(which secrets Cloud Run roles read) and the worker image builds (which CPU architectures the plan
+needs). Valkey is in every stack, so no flip touches it. The one coupling between roles: when a flip
+brings or removes the NAT gateway, the Lambda roles that join the VPC for the cache only where a NAT
+gateway exists anyway (`docpipe.plan.settle`) change their inputs (VPC config, cache settings) —
+and only those whose plan says they joined or left.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
-from infra.baseline import gcp_secret_names, required_architectures, uses_cache
+from infra.baseline import gcp_secret_names, required_architectures
 from infra.offline import OfflineResult, Registered
 from workers.contract import ROLES
 
@@ -34,6 +37,9 @@ def _classify(role: str, result: OfflineResult, res: Registered) -> str:
     top = _top(result, res)
     if top in {f"{role}-{t}" for t in TARGETS}:
         return "role"
+    for other in ROLES:
+        if other != role and top in {f"{other}-{t}" for t in TARGETS}:
+            return f"vpc-join {other}"
     if res.name in NAT or res.type == "docpipe:baseline:Network":  # its props record needsNat
         return "nat"
     if res.type == "docpipe:baseline:Registries":  # its props record whether GCP is used
@@ -57,8 +63,11 @@ def _expected_baseline_changes(base: OfflineResult, flipped: OfflineResult) -> s
         expected.add("gcp")
     elif gcp_secret_names(base.plan) != gcp_secret_names(flipped.plan):
         expected.add("gcp-secrets")
-    if uses_cache(base.plan) != uses_cache(flipped.plan):
-        expected.add("cache")
+    for other in ROLES:
+        if base.plan[other].target == flipped.plan[other].target and (  # type: ignore[index]
+            base.plan[other].joined_vpc_for_cache != flipped.plan[other].joined_vpc_for_cache  # type: ignore[index]
+        ):
+            expected.add(f"vpc-join {other}")
     if required_architectures(base.plan) != required_architectures(flipped.plan):
         expected.add("image")
     return expected
@@ -82,7 +91,9 @@ def test_flip_changes_only_that_role(role: str, target: str, run: Callable[..., 
 
     kinds = {_classify(role, flipped, r) for r in added} | {_classify(role, prod, r) for r in removed}
     expected = _expected_baseline_changes(prod, flipped)
-    assert kinds == {"role"} | expected
+    assert kinds - {"role"} <= expected and "role" in kinds
+    # Every baseline part expected to come or go does (a role joining the VPC changes inputs only).
+    assert {k for k in expected if not k.startswith("vpc-join")} <= kinds
     # The old placement went as a whole and the new one came as a whole.
     assert any(r.type.startswith("docpipe:placement:") and r.name == f"{role}-{target}" for r in added)
     old = f"{role}-{prod.plan[role].target}"  # type: ignore[index]
@@ -101,6 +112,9 @@ def test_flip_changes_only_that_role(role: str, target: str, run: Callable[..., 
         if res.name == f"{role}-deployment-version":
             continue
         assert _classify(role, flipped, res) in expected, f"{key} changed inputs"
+    # A role whose plan says it joined or left the VPC did change.
+    moved = {_classify(role, flipped, after[k]) for k in changed}
+    assert {k for k in expected if k.startswith("vpc-join")} <= moved
 
 
 def test_tier_high_moves_every_unpinned_role(run: Callable[..., OfflineResult]) -> None:

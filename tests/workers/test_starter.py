@@ -8,8 +8,10 @@ import uuid
 import pytest
 from temporalio.client import Client
 
-from workers.contract import workflow_id
+from workers.contract import DEFAULT_UPLOAD_PREFIX, workflow_id
+from workers.settings import Settings
 from workers.starter import make_handler, records
+from workers.submit import upload_key
 from workers.types import DocumentRef
 
 pytestmark = pytest.mark.services
@@ -31,12 +33,28 @@ def test_records_decode_keys_and_skip_other_events():
     assert records(event) == [("docs", "in/Q3 report(1).pdf")]
 
 
+def test_only_keys_under_the_upload_prefix_start_a_workflow():
+    event = _event("docs", "incoming/a.pdf", "v0/ns/payload", "incoming-not/b.pdf", "x/incoming/c.pdf")
+    assert records(event, "incoming/") == [("docs", "incoming/a.pdf")]
+    assert Settings.from_env({}).upload_prefix == DEFAULT_UPLOAD_PREFIX == "incoming/"
+    assert Settings.from_env({"DOCPIPE_UPLOAD_PREFIX": "docs/in/"}).upload_prefix == "docs/in/"
+
+
+def test_submit_uploads_where_the_starter_looks():
+    ref = DocumentRef("file:///tmp/Q3 report.pdf", "ab" * 32, "Q3 report.pdf", "application/pdf", 1)
+    for prefix in ("incoming/", "docs/in/"):
+        key = upload_key(ref, prefix)
+        # S3 sends keys URL-encoded (space as +).
+        assert records(_event("docs", key.replace(" ", "+")), prefix) == [("docs", key)]
+
+
 async def test_upload_starts_one_workflow_and_a_repeat_is_a_success(
     temporal_server, monkeypatch: pytest.MonkeyPatch
 ):
     prefix = f"s{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("TEMPORAL_ADDRESS", temporal_server.address)
     monkeypatch.setenv("DOCPIPE_QUEUE_PREFIX", prefix)
+    monkeypatch.setenv("DOCPIPE_UPLOAD_PREFIX", "in/")
     for key in ("DOCPIPE_PAYLOAD_DIR", "DOCPIPE_BUCKET", "DOCPIPE_SECRET_REFS"):
         monkeypatch.delenv(key, raising=False)
     sha = uuid.uuid4().hex * 2
@@ -49,7 +67,9 @@ async def test_upload_starts_one_workflow_and_a_repeat_is_a_success(
     handler = make_handler(describe)
     # In a thread, as Lambda runs it: the handler owns its event loop (asyncio.run).
     first = await asyncio.to_thread(handler, _event("docs", "in/a.pdf"), None)
-    again = await asyncio.to_thread(handler, _event("docs", "in/a.pdf", "in/copy-of-a.pdf"), None)
+    again = await asyncio.to_thread(
+        handler, _event("docs", "in/a.pdf", "in/copy-of-a.pdf", "out/not-an-upload.pdf"), None
+    )
     assert first == {
         "started": 1,
         "results": [{"key": "in/a.pdf", "workflowId": workflow_id(sha), "started": True}],
