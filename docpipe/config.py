@@ -27,6 +27,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from docpipe import rules
+from docpipe.build_id import MOVING_TAGS
 from docpipe.models import ConfigModel
 from docpipe.targets import all_targets, get_target
 from workers.contract import ROLES, ActivityRole, Role
@@ -334,7 +335,13 @@ class StackConfig(_Model):
     cache: CacheConfig = CacheConfig()
     bucket: BucketConfig = BucketConfig()
     gcp: GcpConfig | None = None
-    image_tag: str = Field("latest", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    image_tag: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+        description="Tag of the worker image and the Worker Deployment build id. Unset: derived from the "
+        "image's content (src-<hash> of what the Dockerfile copies). A moving tag (latest, main …) is "
+        "refused: one build id must name one build.",
+    )
     prices: dict[str, float] = Field(default_factory=dict)
     # Which secret config keys are set (values never enter this model).
     secrets_present: frozenset[SecretName] = frozenset()
@@ -355,6 +362,24 @@ class StackConfig(_Model):
         if self.temporal.mode == "external":
             need["temporalApiKey"] = "temporal.mode is external"
         return need
+
+    @field_validator("image_tag")
+    @classmethod
+    def _one_build(cls, value: str | None) -> str | None:
+        if value is not None and value.lower() in MOVING_TAGS:
+            raise ValueError(
+                f"{value!r} names whatever was pushed last, but Temporal's Worker Versioning routes each "
+                "workflow to the build it started on; leave imageTag unset (docpipe derives src-<hash> "
+                "from the image's content) or use a tag that names one build (a git sha, a release)"
+            )
+        return value
+
+    @property
+    def build_id(self) -> str:
+        """The Worker Deployment build id (`imageTag`, derived from the image's content when unset)."""
+        if self.image_tag is None:
+            raise ValueError("imageTag is unresolved: load the stack with docpipe.stackfile (it derives one)")
+        return self.image_tag
 
     def targets(self) -> set[TargetKey]:
         return {self.activities[role].target for role in ROLES}

@@ -43,7 +43,7 @@ def worker_env(p: RolePlacement, baseline: Baseline) -> dict[str, pulumi.Input[s
         temporal_address=temporal.address,
         temporal_namespace=temporal.namespace,
         temporal_tls=temporal.tls,
-        build_id=baseline.config.image_tag,
+        build_id=baseline.config.build_id,
         promote_version="never",
         bucket=baseline.bucket.name,
         database_host=baseline.database.address,

@@ -62,7 +62,7 @@ def build_stack(plan: PlacementPlan, secrets: dict[SecretName, pulumi.Output[str
             address=baseline.temporal.address,
             namespace=baseline.temporal.namespace,
             deployment_name=placement.deployment_name,
-            build_id=config.image_tag,
+            build_id=config.build_id,
             tls=baseline.temporal.tls,
             api_key=baseline.temporal.api_key,
             compute=component.compute,
@@ -88,7 +88,7 @@ def build_stack(plan: PlacementPlan, secrets: dict[SecretName, pulumi.Output[str
         "bucket": baseline.bucket.name,
         "images": images,
         "imageArchitectures": required_architectures(plan),
-        "buildId": config.image_tag,
+        "buildId": config.build_id,
         "plan": plan.to_dict(),
     }
     for image in baseline.images.values():

@@ -125,7 +125,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
     images = {
         arch: WorkerImage(
             f"worker-image-{arch}",
-            tag=config.image_tag,
+            tag=config.build_id,
             platform=PLATFORMS[arch],
             registries=registries,
             gcp_config=gcp_config if arch == "x86_64" else None,

@@ -61,7 +61,7 @@ class LambdaPlacement(Placement):
         # The actions of the code paths this role runs here (workers/aws_actions.py; ENI management
         # when VPC-attached), nothing else.
         statements = role_statements(placement, baseline, log_group_arn=logs.arn)
-        aws.iam.RolePolicy(
+        role_policy = aws.iam.RolePolicy(
             self.child_name("policy"), role=role.id, policy=policy_document(statements), opts=self.opts()
         )
         vpc_config = None
@@ -80,13 +80,17 @@ class LambdaPlacement(Placement):
             memory_size=sizing.memory_mb,
             timeout=sizing.timeout_seconds,
             reserved_concurrent_executions=sizing.reserved_concurrency,
-            publish=sizing.provisioned_concurrency > 0,
+            # Every deploy that changes the function publishes a version: Temporal is given that
+            # version's qualified ARN, never $LATEST (an unqualified ARN would let a new build serve
+            # workflows started on the old one: non-determinism errors).
+            publish=True,
             role=role.arn,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=env),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),
             vpc_config=vpc_config,
             tags=tags(stack, self.component_name),
-            opts=self.opts(),
+            # A VPC function's ENI rights are checked when it is created: its policy must exist first.
+            opts=self.opts(depends_on=[role_policy]),
         )
         if sizing.provisioned_concurrency > 0:
             aws.lambda_.ProvisionedConcurrencyConfig(
@@ -99,13 +103,14 @@ class LambdaPlacement(Placement):
         invoke_role, external_id = self._invoke_role(placement, baseline, function)
         self.compute = {
             "provider": "aws-lambda",
-            "arn": function.arn,
+            "arn": function.qualified_arn,
             "role": invoke_role.arn,
             "roleExternalId": external_id,
         }
         return {
             "target": self.target,
             "functionArn": function.arn,
+            "functionVersionArn": function.qualified_arn,
             "functionName": function.name,
             "invokeRoleArn": invoke_role.arn,
             "image": image,

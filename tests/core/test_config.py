@@ -156,3 +156,31 @@ def test_secret_values_never_enter_the_config() -> None:
     config = config_from_flat("s", flat)
     assert "e2bApiKey" in config.secrets_present
     assert "VERYSECRET" not in config.model_dump_json()
+
+
+def test_build_id_is_derived_from_the_image_content_and_never_latest(tmp_path) -> None:
+    from docpipe.build_id import content_build_id
+
+    config, _ = load_stack("dev", ROOT, placeholder_secrets=True)
+    assert config.build_id == content_build_id(ROOT) and config.build_id.startswith("src-")
+    pinned, _ = load_stack("dev", ROOT, ["imageTag=git-3f2a1c9"], placeholder_secrets=True)
+    assert pinned.build_id == "git-3f2a1c9"
+    with pytest.raises(ConfigError, match="docpipe:imageTag: 'latest' names whatever was pushed last"):
+        load_stack("dev", ROOT, ["imageTag=latest"], placeholder_secrets=True)
+
+
+def test_build_id_follows_what_the_dockerfile_copies(tmp_path) -> None:
+    from docpipe.build_id import content_build_id
+
+    (tmp_path / ".dockerignore").write_text("*\n!workers/\n**/__pycache__\n")
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "workers" / "a.py").write_text("x = 1\n")
+    (tmp_path / "tests" / "workers").mkdir(parents=True)
+    first = content_build_id(tmp_path)
+    (tmp_path / "notes.txt").write_text("outside the build context\n")
+    (tmp_path / "tests" / "workers" / "t.py").write_text("not copied either\n")
+    (tmp_path / "workers" / "__pycache__").mkdir()
+    (tmp_path / "workers" / "__pycache__" / "a.pyc").write_bytes(b"\0")
+    assert content_build_id(tmp_path) == first
+    (tmp_path / "workers" / "a.py").write_text("x = 2\n")
+    assert content_build_id(tmp_path) != first

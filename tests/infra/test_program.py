@@ -282,3 +282,15 @@ def test_main_exports_outputs(prod: OfflineResult) -> None:
         prod.outputs
     )
     assert prod.outputs["roles"]["storage"]["functionArn"].startswith("arn:aws:lambda:")
+
+
+def test_lambda_versions_are_published_and_temporal_gets_the_qualified_arn(prod: OfflineResult) -> None:
+    for p in prod.plan.on("lambda"):
+        function = prod.named(f"{p.role}-lambda-function")
+        assert unwrap(function.inputs)["publish"] is True
+        compute = unwrap(prod.named(f"{p.role}-deployment-version").inputs)["compute"]
+        # The published version's ARN (…:function:NAME:VERSION), never the unqualified one ($LATEST).
+        assert compute["arn"].endswith(f"{p.role}-lambda-function:1")
+        # A VPC function's ENI rights are checked at create time: its role policy comes first.
+        policy = prod.named(f"{p.role}-lambda-policy")
+        assert policy.urn in function.dependencies
