@@ -40,6 +40,8 @@ TargetKey = str
 Tier = Literal["low", "medium", "high"]
 TIERS: tuple[Tier, ...] = get_args(Tier)
 TemporalMode = Literal["cloud", "self-hosted", "external"]
+# Serverless compute providers of Temporal's worker controller (`workercontroller.compute_providers`).
+ComputeProvider = Literal["aws-lambda", "gcp-cloud-run"]
 ExtractionKind = Literal["unstructured-api", "local"]
 AnalysisKind = Literal["strands", "heuristic"]
 ModelProvider = Literal["bedrock", "anthropic", "openai", "ollama"]
@@ -244,9 +246,47 @@ class TemporalConfig(_Model):
     namespace: str = Field("docpipe", pattern=r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
     # external: host:port of an existing Temporal; cloud: filled from the created namespace.
     address: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+:\d{2,5}$")
-    cloud_region: str = "aws-us-east-1"
+    cloud_region: str = Field(
+        "aws-us-east-1",
+        pattern=r"^(aws|gcp)-[a-z0-9-]+$",
+        description="Temporal Cloud region of the namespace (mode cloud). Its cloud decides which serverless "
+        "targets Temporal's worker controller can drive: aws-* → Lambda, gcp-* → Cloud Run.",
+    )
     retention_days: Annotated[int, Field(ge=1, le=90)] = 7
     self_hosted_instance_type: str = "t4g.small"
+    worker_controller_providers: tuple[ComputeProvider, ...] | None = Field(
+        None,
+        description="Compute providers the server's worker controller has enabled "
+        "(workercontroller.compute_providers.enabled), modes self-hosted and external only; unset = "
+        "aws-lambda (what docpipe's self-hosted server enables). Temporal Cloud derives it from cloudRegion.",
+    )
+    cloud_run_principal: str | None = Field(
+        None,
+        pattern=r"^(serviceAccount|principal|principalSet|user|group):\S+$",
+        description="IAM member Temporal's worker controller acts as when it scales Cloud Run pools "
+        "(scaler temporal): it gets roles/iam.serviceAccountTokenCreator on each pool's scaler account. "
+        "Ask Temporal for it (Cloud: your account team / the Cloud Run setup guide; self-hosted: your "
+        "server's GCP identity).",
+    )
+
+    def controller_providers(self) -> tuple[frozenset[str], str]:
+        """The compute providers Temporal's worker controller can drive for this namespace, and why."""
+        if self.mode == "cloud":
+            cloud = self.cloud_region.split("-", 1)[0]
+            provider = {"aws": "aws-lambda", "gcp": "gcp-cloud-run"}[cloud]
+            return frozenset({provider}), (
+                f"temporal.cloudRegion {self.cloud_region} is {'an' if cloud == 'aws' else 'a'} "
+                f"{cloud.upper()}-hosted Temporal Cloud namespace "
+                f"(its worker controller drives {provider} only)"
+            )
+        if self.worker_controller_providers is None:
+            return frozenset({"aws-lambda"}), (
+                f"temporal.mode {self.mode} with temporal.workerControllerProviders unset (= aws-lambda)"
+            )
+        shown = ", ".join(self.worker_controller_providers) or "none"
+        return frozenset(self.worker_controller_providers), (
+            f"temporal.mode {self.mode} with temporal.workerControllerProviders [{shown}]"
+        )
 
 
 class DatabaseConfig(_Model):
@@ -319,6 +359,37 @@ class BucketConfig(_Model):
 class GcpConfig(_Model):
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
     region: str = "us-central1"
+    crema_image: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._/-]+(:[A-Za-z0-9_.-]+|@sha256:[a-f0-9]{64})$",
+        description="CREMA autoscaler image (required when a Cloud Run role's scaler is crema): Google's "
+        "pre-built us-central1-docker.pkg.dev/cloud-run-oss-images/crema-v1/autoscaler:<tag>, or your own "
+        "build (docs/cloud-run-scaling.md).",
+    )
+    crema_base_image: str = Field(
+        "us-central1-docker.pkg.dev/serverless-runtimes/google-24/runtimes/java25",
+        description="Base image the CREMA service runs on (CREMA's image is built FROM scratch for Cloud "
+        "Run's automatic base image updates; its README deploys it with this base).",
+    )
+    crema_polling_seconds: Annotated[
+        int,
+        Field(
+            ge=60,
+            le=3600,
+            description="How often Cloud Scheduler invokes CREMA to read the task-queue backlogs and resize "
+            "the pools (a whole number of minutes): adds up to this much to every scale-up and scale-down.",
+        ),
+    ] = 60
+
+    @field_validator("crema_polling_seconds")
+    @classmethod
+    def _whole_minutes(cls, value: int) -> int:
+        if value % 60:
+            raise ValueError(
+                "must be a whole number of minutes (Cloud Scheduler's cron schedule runs at most once a "
+                f"minute): use {max(60, value // 60 * 60)} or {(value // 60 + 1) * 60}"
+            )
+        return value
 
 
 class StackConfig(_Model):

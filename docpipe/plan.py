@@ -191,7 +191,8 @@ def _secrets(config: StackConfig, role: Role) -> tuple[SecretName, ...]:
 def _placement(config: StackConfig, role: Role, activity: ActivityConfig) -> RolePlacement:
     needs = role_needs(config, role)
     target = activity.target
-    vpc_attached = get_target(target).joins_vpc(config, role, frozenset(needs))
+    unit = get_target(target)
+    vpc_attached = unit.joins_vpc(config, role, frozenset(needs))
     # The cache lives in the VPC; a role outside it runs uncached rather than paying to reach it.
     uses_cache = "cache" in needs and vpc_attached
     if not uses_cache:
@@ -199,7 +200,7 @@ def _placement(config: StackConfig, role: Role, activity: ActivityConfig) -> Rol
     return RolePlacement(
         role=role,
         target=target,
-        sizing=activity.sizing(),
+        sizing=unit.resolve(config, role, activity.sizing()),
         task_queue=task_queue(role),
         deployment_name=deployment_name(config.stack, role),
         activity_timeout_seconds=activity.activity_timeout_seconds,

@@ -65,11 +65,51 @@ def section_present(config: StackConfig, role: Role) -> str | None:
     )
 
 
+# Temporal's rule for Serverless Workers (docs.temporal.io → serverless-workers/cloud-run, /aws-lambda).
+PROVIDER_RULE = "Temporal: 'The Namespace's cloud provider must match the serverless compute provider'"
+PROVIDER_TARGETS = {"aws-lambda": "lambda", "gcp-cloud-run": "cloudrun"}
+
+
+def worker_controller_matches(config: StackConfig, role: Role) -> str | None:
+    """A role whose workers Temporal starts (Lambda; Cloud Run with scaler temporal) needs a namespace
+    whose worker controller drives that compute provider."""
+    key = config.activities[role].target
+    provider = get_target(key).temporal_compute_provider(config, role)
+    if provider is None:
+        return None
+    providers, why = config.temporal.controller_providers()
+    if provider in providers:
+        return None
+    if key == "cloudrun":
+        setting = f"activities.{role}.cloudrun.scaler: temporal"
+        fix = (
+            f"set activities.{role}.cloudrun.scaler to crema (or leave it unset: the rule picks crema "
+            "here), or use a gcp-* temporal.cloudRegion / a server with gcp-cloud-run enabled"
+        )
+    else:
+        setting = f"activities.{role}.target: {key}"
+        others = [p for p in PROVIDER_TARGETS if p in providers]
+        where = f"a {others[0]} target" if others else "ec2"
+        fix = (
+            f"use an aws-* temporal.cloudRegion (or a self-hosted/external server with {provider} in "
+            f"temporal.workerControllerProviders), or place {role} on ec2 or {where}"
+        )
+    return (
+        f"{NAMESPACE}:{setting} needs Temporal's worker controller to drive {provider}, but {why}; "
+        f"{PROVIDER_RULE}; {fix}"
+    )
+
+
 def target_rules(config: StackConfig, role: Role) -> list[str]:
     return get_target(config.activities[role].target).rules(config, role)
 
 
-ROLE_RULES: tuple[RoleRule, ...] = (section_present, database_reachable, temporal_reachable)
+ROLE_RULES: tuple[RoleRule, ...] = (
+    section_present,
+    database_reachable,
+    temporal_reachable,
+    worker_controller_matches,
+)
 
 
 def placement_problems(config: StackConfig, role: Role) -> list[str]:
@@ -86,6 +126,7 @@ def stack_problems(config: StackConfig, check_secrets: bool = True) -> list[str]
             f"{NAMESPACE}:temporal.address: is required when temporal.mode is external "
             "(host:port of your Temporal frontend)"
         )
+    found.extend(provider_pairs(config))
     if check_secrets:
         for key, why in config.required_secrets().items():
             if key not in config.secrets_present:
@@ -96,9 +137,31 @@ def stack_problems(config: StackConfig, check_secrets: bool = True) -> list[str]
     return found
 
 
+def provider_pairs(config: StackConfig) -> list[str]:
+    """Mode/provider pairs Temporal (or docpipe's own server) does not support."""
+    t = config.temporal
+    if t.worker_controller_providers is None:
+        return []
+    if t.mode == "cloud":
+        return [
+            f"{NAMESPACE}:temporal.workerControllerProviders: cannot be set when temporal.mode is cloud "
+            f"(Temporal Cloud's worker controller drives the provider of the namespace's cloud: "
+            f"temporal.cloudRegion {t.cloud_region}); remove it, or pick an aws-* / gcp-* cloudRegion"
+        ]
+    if t.mode == "self-hosted" and "gcp-cloud-run" in t.worker_controller_providers:
+        return [
+            f"{NAMESPACE}:temporal.workerControllerProviders: gcp-cloud-run is not supported with "
+            "temporal.mode self-hosted (docpipe's server runs inside the AWS VPC with an AWS identity only: "
+            "Cloud Run pools cannot reach it and it cannot impersonate a Google account); use [aws-lambda], "
+            "or temporal.mode external / cloud with a gcp-* cloudRegion for Temporal-scaled Cloud Run"
+        ]
+    return []
+
+
 def problems(config: StackConfig, check_secrets: bool = True) -> list[str]:
     """Every cross-key problem of a validated config, roles in pipeline order, then the stack's."""
     found: list[str] = []
     for role in ROLES:
         found.extend(placement_problems(config, role))
-    return found + stack_problems(config, check_secrets)
+    # A stack-wide requirement several roles share (e.g. gcp.cremaImage) is said once.
+    return list(dict.fromkeys(found + stack_problems(config, check_secrets)))

@@ -55,8 +55,10 @@ def build_stack(plan: PlacementPlan, secrets: dict[SecretName, pulumi.Output[str
     baseline = build_baseline(plan, secrets)
     versioning = WorkerVersioning("worker-versioning")
     roles: dict[str, Any] = {}
+    components = []
     for placement in plan:
         component = placement_for(placement.target)(placement, baseline)
+        components.append(component)
         WorkerDeploymentVersion(
             f"{placement.role}-deployment-version",
             address=baseline.temporal.address,
@@ -80,6 +82,8 @@ def build_stack(plan: PlacementPlan, secrets: dict[SecretName, pulumi.Output[str
             "deploymentName": placement.deployment_name,
             **component.outputs,
         }
+    for target in sorted(plan.targets):  # once-per-stack parts of a target (Cloud Run: CREMA)
+        placement_for(target).shared(components, baseline)
     images = {arch: image.ecr_ref for arch, image in baseline.images.items()}
     outputs: dict[str, Any] = {
         "roles": roles,

@@ -178,6 +178,14 @@ def _baseline(resources: list[PolicyResource]) -> dict[str, Any]:
             out["cache"] = {"mode": "node", "nodeType": get(p, "nodeType")}
         elif r.resource_type == TEMPORAL_COMPONENT and get(p, "mode") in ("cloud", "self-hosted", "external"):
             out.setdefault("temporal", {})["mode"] = get(p, "mode")
+        elif r.resource_type == "docpipe:scaler:Crema":  # infra/crema.py: the stack's CREMA scaler
+            keys = (("project", "project"), ("region", "region"), ("image", "cremaImage"))
+            gcp = {to: get(p, key) for key, to in keys if isinstance(get(p, key), str)}
+            polling = number(get(p, "pollingSeconds"))
+            if polling:
+                gcp["cremaPollingSeconds"] = int(polling)
+            if "project" in gcp:  # unknown during a preview: price without the poll then
+                out["gcp"] = gcp
         elif r.resource_type == TEMPORAL_NAMESPACE:
             out.setdefault("temporal", {}).setdefault("mode", "cloud")
             days = number(get(p, "retentionDays"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from functools import partial
 
 from docpipe.config import StackConfig
 from docpipe.cost import baseline, external
@@ -115,6 +116,8 @@ def estimate(
         lambda: external.unstructured(plan, book),
         lambda: external.model_tokens(plan, book),
     ]
+    for key in sorted(plan.targets):  # once-per-stack costs of a target (Cloud Run: the CREMA scaler)
+        parts.append(partial(get_target(key).shared_cost, plan, book))
     for compute in parts:
         part = traced(book, compute)
         if part is not None:

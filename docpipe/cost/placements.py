@@ -47,6 +47,10 @@ def models() -> dict[str, dict[Role, TargetKey]]:
     return out
 
 
+# Google's pre-built CREMA image (what the Cloud Run roles on an AWS-hosted namespace need).
+CREMA_IMAGE = "us-central1-docker.pkg.dev/cloud-run-oss-images/crema-v1/autoscaler:1.2"
+
+
 def default_config(
     files_per_day: float = 10,
     minutes: Mapping[str, float] | None = None,
@@ -62,7 +66,7 @@ def default_config(
             "minutesPerFile": {**DEFAULT_MINUTES_PER_FILE, **(minutes or {})},
             **traffic,
         },
-        "gcp": {"project": "docpipe-example"},
+        "gcp": {"project": "docpipe-example", "cremaImage": CREMA_IMAGE},
     }
     return validate_stack_config("defaults", raw, check_secrets=False)
 

@@ -143,7 +143,10 @@ class Search:
             costs = {r: self.role_costs[(r, targets[r])] for r in ROLES}
             c = free_tier_credit(costs, self.plan_for(targets), self.prices)
             credit = c.usd if c is not None else 0.0
-        return self.fixed_usd + self._coupled[key] + compute + credit
+        # Once-per-stack costs of the targets in use (Cloud Run: the CREMA scaler when it scales a role).
+        plan = self.plan_for(targets)
+        shared = [get_target(t).shared_cost(plan, self.prices) for t in sorted(plan.targets)]
+        return self.fixed_usd + self._coupled[key] + compute + credit + sum(c.usd for c in shared if c)
 
 
 def recommend(

@@ -17,12 +17,15 @@ union — and a burst is an arrival that finds the pool at zero: `T λ e^{−λ(
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from docpipe.cost.events import Clock, Pool, Task
 from docpipe.cost.model import Burst, Component, RoleCost, num
@@ -35,11 +38,19 @@ if TYPE_CHECKING:
     from docpipe.cost.load import RoleLoad
     from docpipe.cost.model import Estimate
     from docpipe.cost.pricebook import PriceBook
-    from docpipe.plan import RolePlacement
+    from docpipe.plan import PlacementPlan, RolePlacement
 
 KEY = "cloudrun"
+NAMESPACE = "docpipe"
 # Cloud Run sends SIGTERM and stops an instance 10 s later; the worker drains within that.
 SHUTDOWN_GRACE_SECONDS = 9
+Scaler = Literal["temporal", "crema"]
+# The CREMA service (one per stack): request-based billing, at most one instance (a pool must be scaled
+# by one CREMA at a time — CREMA's README, Known Issues), invoked by one Cloud Scheduler job.
+CREMA_CPU = 1
+CREMA_MEMORY_MIB = 1024
+# Worker pool names: lowercase letters, digits and hyphens, starting with a letter, at most 49 chars.
+POOL_NAME_MAX = 49
 
 
 class CloudRunSizing(ConfigModel):
@@ -68,6 +79,16 @@ class CloudRunSizing(ConfigModel):
             "(the idle tail every burst pays for).",
         ),
     ] = 300
+    scaler: Scaler | None = Field(
+        None,
+        description="Who resizes the pool: temporal (Temporal's worker controller; needs a GCP-hosted "
+        "namespace or a server with gcp-cloud-run enabled) or crema (Google's CREMA, KEDA's temporal "
+        "scaler on the task-queue backlog). Unset = temporal where Temporal can drive Cloud Run, else crema.",
+    )
+    # Filled in by the plan from gcp.cremaPollingSeconds when the scaler is crema (not a user setting).
+    polling_seconds: SkipJsonSchema[int | None] = Field(None, exclude=True)
+    # Filled in by the plan: why this scaler (`docpipe plan` shows it).
+    scaler_reason: SkipJsonSchema[str | None] = Field(None, exclude=True)
 
     @model_validator(mode="after")
     def _ordered(self) -> CloudRunSizing:
@@ -90,6 +111,67 @@ TIER_OVERRIDES: dict[str, dict[Role, dict[str, Any]]] = {
     "low": {"extraction": {"maxInstances": 1}, "analysis": {"maxInstances": 1}},
     "medium": {"extraction": {"maxInstances": 3}, "analysis": {"maxInstances": 3}},
 }
+
+
+def scaler_choice(config: StackConfig, role: Role) -> tuple[Scaler, str]:
+    """The scaler of `role`'s Cloud Run pool under `config`, and why (shown by `docpipe plan`)."""
+    sizing = TARGET.sizing(config.activities[role])
+    providers, why = config.temporal.controller_providers()
+    if sizing.scaler is not None:
+        return sizing.scaler, f"activities.{role}.cloudrun.scaler is set ({why})"
+    if "gcp-cloud-run" in providers:
+        return "temporal", f"{why}: Temporal's worker controller can scale Cloud Run"
+    return "crema", f"{why}: Temporal cannot scale Cloud Run pools, so Google's CREMA does"
+
+
+def uses_crema(plan: PlacementPlan) -> list[RolePlacement]:
+    """The plan's Cloud Run roles that CREMA scales."""
+    return [p for p in plan.on(KEY) if TARGET.sizing(p).scaler == "crema"]
+
+
+def build_suffix(build_id: str) -> str:
+    """A short suffix naming the build in a worker pool's name (one pool per build, as Temporal asks):
+    the build id itself when it is already short and valid, else its readable start plus a hash."""
+    clean = re.sub(r"[^a-z0-9]+", "-", build_id.lower()).strip("-")
+    if clean == build_id and 0 < len(clean) <= 12:
+        return clean
+    digest = hashlib.sha256(build_id.encode()).hexdigest()[:6]
+    head = clean[:8].strip("-")
+    return f"{head}-{digest}" if head else digest
+
+
+def pool_name(stack: str, role: str, build_id: str) -> str:
+    """`docpipe-<stack>-<role>-<build>`, within Cloud Run's name rules (the stack part is shortened)."""
+    suffix = build_suffix(build_id)
+    room = POOL_NAME_MAX - len(f"docpipe--{role}-{suffix}")
+    short_stack = re.sub(r"[^a-z0-9]+", "-", stack.lower()).strip("-")[: max(1, room)].strip("-")
+    return f"docpipe-{short_stack}-{role}-{suffix}"
+
+
+def target_queue_size(sizing: CloudRunSizing) -> int:
+    """KEDA `targetQueueSize`: backlog per instance, the slots the utilisation target keeps busy."""
+    return max(1, math.floor(sizing.cpu * sizing.utilisation_target))
+
+
+def effective_utilisation(sizing: CloudRunSizing) -> float:
+    """Share of the slots kept busy: Temporal's utilisationTarget, or for CREMA what its whole-task
+    targetQueueSize makes of it (targetQueueSize ÷ slots)."""
+    if sizing.scaler == "crema":
+        return min(1.0, target_queue_size(sizing) / sizing.cpu)
+    return sizing.utilisation_target
+
+
+def effective_timing(sizing: CloudRunSizing, scale_up_seconds: float) -> tuple[float, float]:
+    """(scale-up delay, idle tail) of the pool. CREMA looks every `polling_seconds`: a task waits on
+    average half a poll longer to be seen, and the last instance stops on the first poll after the
+    scale-down window (HPA stabilisation) ends — half a poll later on average."""
+    poll = float(sizing.polling_seconds or 0) if sizing.scaler == "crema" else 0.0
+    return scale_up_seconds + poll / 2, sizing.scale_down_seconds + poll / 2
+
+
+def crema_usage(polling_seconds: int, month_seconds: float, prices: PriceBook) -> tuple[float, float]:
+    """(invocations, billed seconds per invocation) of the CREMA service in a month."""
+    return month_seconds / polling_seconds, prices.get("assume.cremaSecondsPerInvocation")
 
 
 @dataclass(frozen=True)
@@ -153,22 +235,79 @@ class CloudRunTarget(Target[CloudRunSizing]):
         return dict(TIER_OVERRIDES.get(tier, {}).get(role, {}))
 
     def summary(self, sizing: CloudRunSizing) -> str:
+        scaler = f", {sizing.scaler}" if sizing.scaler else ""
         return (
             f"{sizing.cpu} vCPU {sizing.memory_mib} MiB, {sizing.min_instances}–{sizing.max_instances} inst."
+            f"{scaler}"
         )
+
+    def rules(self, config: StackConfig, role: Role) -> list[str]:
+        scaler, why = scaler_choice(config, role)
+        found: list[str] = []
+        if scaler == "crema" and (config.gcp is None or config.gcp.crema_image is None):
+            found.append(
+                f"{NAMESPACE}:gcp.cremaImage: is required because CREMA scales this stack's Cloud Run "
+                f"pools ({why.split(': ')[0]}); set it to Google's pre-built image "
+                "(`pulumi config set --path "
+                f"{NAMESPACE}:gcp.cremaImage us-central1-docker.pkg.dev/cloud-run-oss-images/crema-v1/"
+                "autoscaler:1.2`) or build your own from github.com/GoogleCloudPlatform/"
+                "cloud-run-external-metrics-autoscaling (`gcloud builds submit --tag "
+                "<region>-docker.pkg.dev/<project>/<repo>/crema:<tag> .`, 30+ minutes); "
+                "see docs/cloud-run-scaling.md"
+            )
+        if scaler == "temporal" and config.temporal.cloud_run_principal is None:
+            found.append(
+                f"{NAMESPACE}:temporal.cloudRunPrincipal: is required because {role}'s Cloud Run pool is "
+                f"scaled by Temporal ({why}): it is the identity that gets "
+                "roles/iam.serviceAccountTokenCreator on the pool's scaler account; ask Temporal for it "
+                "(see docs/cloud-run-scaling.md), or set "
+                f"activities.{role}.cloudrun.scaler to crema"
+            )
+        return found
+
+    def temporal_compute_provider(self, config: StackConfig, role: Role) -> str | None:
+        scaler, _why = scaler_choice(config, role)
+        return "gcp-cloud-run" if scaler == "temporal" else None
+
+    def resolve(self, config: StackConfig, role: Role, sizing: CloudRunSizing) -> CloudRunSizing:
+        scaler, why = scaler_choice(config, role)
+        poll = config.gcp.crema_polling_seconds if scaler == "crema" and config.gcp is not None else None
+        return sizing.model_copy(update={"scaler": scaler, "polling_seconds": poll, "scaler_reason": why})
+
+    def notes(self, placement: RolePlacement) -> list[str]:
+        s = self.sizing(placement)
+        why = f" — why: {s.scaler_reason}" if s.scaler_reason else ""
+        if s.scaler == "crema":
+            return [
+                f"scaler crema: Google's CREMA (KEDA temporal scaler) resizes the pool every "
+                f"{s.polling_seconds} s; Temporal does not start these workers{why}"
+            ]
+        if s.scaler == "temporal":
+            return [f"scaler temporal: Temporal's worker controller resizes the pool (compute config){why}"]
+        return []
 
     def architecture(self, sizing: CloudRunSizing) -> str:
         return "x86_64"  # Cloud Run runs linux/amd64 images only
 
     def runtime(self, placement: RolePlacement) -> Mapping[str, Any]:
+        """The scaler and its settings. temporal: the five settings Temporal's compute config sets
+        together; crema: what the CremaConfig's ScaledObject and KEDA trigger carry."""
         s = self.sizing(placement)
-        return {
+        settings: dict[str, Any] = {
+            "scaler": s.scaler,
             "minInstances": s.min_instances,
             "maxInstances": s.max_instances,
             "utilisationTarget": s.utilisation_target,
             "scaleDownSeconds": s.scale_down_seconds,
             "shutdownGraceSeconds": SHUTDOWN_GRACE_SECONDS,
         }
+        if s.scaler == "temporal":
+            settings["initialInstances"] = s.min_instances
+        elif s.scaler == "crema":
+            settings["pollingSeconds"] = s.polling_seconds
+            settings["targetQueueSize"] = target_queue_size(s)
+            settings["activationTargetQueueSize"] = 0
+        return settings
 
     def worker_env(self, placement: RolePlacement) -> dict[str, str]:
         return {Env.SHUTDOWN_GRACE_SECONDS: str(SHUTDOWN_GRACE_SECONDS)}
@@ -177,8 +316,8 @@ class CloudRunTarget(Target[CloudRunSizing]):
         s = self.sizing(placement)
         vcpu_rate = prices.get("cloudrun.workerPool.vcpuSecond")
         gib_rate = prices.get("cloudrun.workerPool.gibSecond")
-        u = s.utilisation_target
-        cooldown = s.scale_down_seconds
+        u = effective_utilisation(s)
+        _up, cooldown = effective_timing(s, 0.0)
         gib = s.memory_mib / 1024
         slots = s.cpu  # one activity per vCPU
         use = cloudrun_usage(
@@ -192,6 +331,12 @@ class CloudRunTarget(Target[CloudRunSizing]):
         )
         per_second = per_instance_second(s, prices)
         cost = use.instance_seconds * per_second
+        tail = "scaleDownSeconds"
+        u_name = "utilisationTarget"
+        if s.scaler == "crema":
+            u_name = f"= targetQueueSize {target_queue_size(s)} ÷ {slots} vCPU"
+            poll = num(s.polling_seconds or 0)
+            tail = f"= {num(s.scale_down_seconds)} scaleDownSeconds + ½ × {poll} s pollingSeconds"
         if s.min_instances > 0:
             how = (
                 f"max({s.min_instances} min × {num(load.month_seconds)} s, busy {num(load.busy_seconds)} s "
@@ -199,9 +344,9 @@ class CloudRunTarget(Target[CloudRunSizing]):
             )
         else:
             how = (
-                f"(busy {num(round(load.busy_seconds))} s ÷ ({slots} slot × {num(u)} utilisationTarget) + "
+                f"(busy {num(round(load.busy_seconds))} s ÷ ({slots} slot × {num(u)} {u_name}) + "
                 f"idle tail {num(round(use.idle_seconds))} s "
-                f"[{num(round(use.bursts))} bursts × ≤{num(cooldown)} s scaleDownSeconds])"
+                f"[{num(round(use.bursts))} bursts × ≤{num(cooldown)} s {tail}])"
             )
         working = (
             f"{how} = {num(round(use.instance_seconds))} inst-s × ({s.cpu} vCPU × {num(vcpu_rate)} + "
@@ -229,15 +374,54 @@ class CloudRunTarget(Target[CloudRunSizing]):
                 category="compute",
                 role=placement.role,
                 target=KEY,
-                notes=(f"{num(round(use.bursts))} scale-from-zero bursts/month",),
+                notes=(
+                    f"{num(round(use.bursts))} scale-from-zero bursts/month",
+                    f"scaler {s.scaler or 'temporal'}",
+                ),
             ),
             burst=burst,
             warnings=tuple(warnings),
             extra={"instanceSeconds": use.instance_seconds, "bursts": use.bursts},
         )
 
+    def shared_cost(self, plan: PlacementPlan, prices: PriceBook) -> Component | None:
+        """The CREMA service (request-based Cloud Run billing) and its Cloud Scheduler job, once per
+        stack when any Cloud Run role is scaled by CREMA."""
+        roles = uses_crema(plan)
+        if not roles or plan.config.gcp is None:
+            return None
+        poll = plan.config.gcp.crema_polling_seconds
+        month = prices.get("assume.daysPerMonth") * 86400
+        calls, seconds = crema_usage(poll, month, prices)
+        vcpu = prices.get("cloudrun.request.vcpuSecond")
+        gib_rate = prices.get("cloudrun.request.gibSecond")
+        per_million = prices.get("cloudrun.request.requestsPerMillion")
+        job = prices.get("cloudscheduler.jobMonth")
+        gib = CREMA_MEMORY_MIB / 1024
+        compute = calls * seconds * (CREMA_CPU * vcpu + gib * gib_rate)
+        usd = compute + calls * per_million / 1e6 + job
+        working = (
+            f"{num(round(calls))} invocations ({num(month)} s ÷ {num(poll)} s gcp.cremaPollingSeconds) × "
+            f"{num(seconds)} s × ({CREMA_CPU} vCPU × {num(vcpu)} + {num(gib)} GiB × {num(gib_rate)}) USD/s "
+            f"+ {num(round(calls))} req × {num(per_million)}/1M + 1 Cloud Scheduler job × {num(job)} USD/mo"
+        )
+        return Component(
+            "CREMA scaler (Cloud Run service + Cloud Scheduler)",
+            usd,
+            working,
+            "baseline",
+            notes=(
+                f"scales {', '.join(p.role for p in roles)}",
+                "before free tiers: Cloud Run's request-based free tier and Cloud Scheduler's 3 free jobs "
+                "are per billing account",
+            ),
+        )
+
     def cold_start_seconds(self, sizing: CloudRunSizing, prices: PriceBook) -> float:
-        return 0.0 if sizing.min_instances else prices.get("assume.cloudRunScaleUpSeconds")
+        if sizing.min_instances:
+            return 0.0
+        up, _tail = effective_timing(sizing, prices.get("assume.cloudRunScaleUpSeconds"))
+        return up
 
     def right_size(
         self,
@@ -250,7 +434,7 @@ class CloudRunTarget(Target[CloudRunSizing]):
         prices: PriceBook,
     ) -> CloudRunSizing:
         peak = load.utilisation * peak_factor
-        need = min(100, math.ceil(peak / (sizing.cpu * sizing.utilisation_target)) + 1)
+        need = min(100, math.ceil(peak / (sizing.cpu * effective_utilisation(sizing))) + 1)
         if need <= sizing.max_instances:
             return sizing
         return sizing.model_copy(update={"max_instances": need})
@@ -258,7 +442,8 @@ class CloudRunTarget(Target[CloudRunSizing]):
     def simulator(
         self, clock: Clock, placement: RolePlacement, on_done: Callable[[Task], None], prices: PriceBook
     ) -> Pool:
-        return CloudRunPool(clock, placement, on_done, prices.get("assume.cloudRunScaleUpSeconds"))
+        up, _tail = effective_timing(self.sizing(placement), prices.get("assume.cloudRunScaleUpSeconds"))
+        return CloudRunPool(clock, placement, on_done, up)
 
 
 @dataclass
@@ -283,8 +468,8 @@ class CloudRunPool(Pool):
         self.max = s.max_instances
         self.min = s.min_instances
         self.scale_up = scale_up
-        self.cooldown = float(s.scale_down_seconds)
-        self.utilisation = s.utilisation_target
+        self.cooldown = effective_timing(s, 0.0)[1]
+        self.utilisation = effective_utilisation(s)
         self.instances: list[_Instance] = [_Instance(ready=True) for _ in range(self.min)]
         self.running = 0
         self.idle_alive = 0.0

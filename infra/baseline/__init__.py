@@ -29,6 +29,7 @@ from infra.baseline.registry import Registries
 from infra.baseline.secrets import Secrets
 from infra.baseline.temporal import Temporal, TemporalEndpoint
 from infra.common import child
+from infra.gcp_services import GcpServices
 from workers.contract import DEFAULT_QUEUE_PREFIX, Env
 
 Architecture = str  # "arm64" | "x86_64" (Lambda's names)
@@ -72,6 +73,7 @@ class Baseline:
     secrets: Secrets
     gcp_provider: gcp.Provider | None
     lambda_sg_id: pulumi.Output[str]
+    gcp_services: GcpServices | None = None  # the Google APIs the plan needs (infra/gcp_services.py)
 
     @property
     def config(self) -> StackConfig:
@@ -96,6 +98,11 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
     if plan.uses_gcp and config.gcp is not None:
         gcp_provider = gcp.Provider("gcp", project=config.gcp.project, region=config.gcp.region)
     gcp_config = config.gcp if gcp_provider is not None else None
+    services = (
+        GcpServices("gcp-services", plan, gcp_config, gcp_provider)
+        if gcp_config is not None and gcp_provider is not None
+        else None
+    )
 
     network = build_network(plan)
     database = Database("database", stack, config.database, network)
@@ -119,9 +126,16 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         gcp_names=gcp_secret_names(plan),
         gcp_config=gcp_config,
         gcp_provider=gcp_provider,
+        gcp_depends=services.of("secretmanager") if services else [],
     )
     bucket = DocumentBucket("documents", stack, config.bucket)
-    registries = Registries("registry", stack, gcp_config, gcp_provider)
+    registries = Registries(
+        "registry",
+        stack,
+        gcp_config,
+        gcp_provider,
+        gcp_depends=services.of("artifactregistry") if services else [],
+    )
     images = {
         arch: WorkerImage(
             f"worker-image-{arch}",
@@ -154,6 +168,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         secrets=secrets,
         gcp_provider=gcp_provider,
         lambda_sg_id=lambda_sg.id,
+        gcp_services=services,
     )
     starter_secrets = [secrets.aws_arns["temporalApiKey"]] if "temporalApiKey" in secrets.aws_arns else []
     starter_env: dict[str, pulumi.Input[str]] = {

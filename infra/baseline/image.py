@@ -24,6 +24,14 @@ from infra.common import child
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
+def by_digest(ref: str, digest: str | None) -> str:
+    """`host/path:tag` as `host/path@sha256:…` (unchanged while the digest is unknown, in a preview)."""
+    if not digest:
+        return ref
+    head, _, last = ref.rpartition("/")
+    return f"{head}/{last.split(':', 1)[0].split('@', 1)[0]}@{digest}"
+
+
 class WorkerImage(pulumi.ComponentResource):
     """The worker image and its references in each registry."""
 
@@ -65,8 +73,14 @@ class WorkerImage(pulumi.ComponentResource):
         self.ar_ref = None
         if registries.ar_url is not None and gcp_config is not None and gcp_provider is not None:
             target = pulumi.Output.concat(registries.ar_url, ":", tag)
+            digest = image.repo_digest.apply(lambda d: d or "")
+            # Re-tag whenever the build's digest changes (a rebuild under the same tag included).
             retag = docker.Tag(
-                f"{name}-ar-tag", source_image=image.image_name, target_image=target, opts=child(self)
+                f"{name}-ar-tag",
+                source_image=image.image_name,
+                target_image=target,
+                tag_triggers=[digest],
+                opts=child(self),
             )
             client = gcp.organizations.get_client_config_output(
                 opts=pulumi.InvokeOutputOptions(parent=self, provider=gcp_provider)
@@ -75,7 +89,7 @@ class WorkerImage(pulumi.ComponentResource):
                 f"{name}-ar-push",
                 name=retag.target_image,
                 keep_remotely=True,
-                triggers={"digest": image.repo_digest.apply(lambda d: d or "")},
+                triggers={"digest": digest},
                 auth_config=docker.RegistryImageAuthConfigArgs(
                     address=f"{gcp_config.region}-docker.pkg.dev",
                     username="oauth2accesstoken",
@@ -83,5 +97,8 @@ class WorkerImage(pulumi.ComponentResource):
                 ),
                 opts=child(self),
             )
-            self.ar_ref = pushed.name
+            # Cloud Run runs the pushed digest, never the mutable tag: a rebuild is a new revision.
+            self.ar_ref = pulumi.Output.all(pushed.name, pushed.sha256_digest).apply(
+                lambda args: by_digest(str(args[0]), args[1])
+            )
         self.register_outputs({"ecrRef": self.ecr_ref, "artifactRegistryRef": self.ar_ref})

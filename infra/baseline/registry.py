@@ -6,6 +6,8 @@ Registry repository deletes its contents anyway (the API has no non-empty check 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
@@ -31,6 +33,8 @@ class Registries(pulumi.ComponentResource):
         gcp_config: GcpConfig | None,
         gcp_provider: gcp.Provider | None,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        gcp_depends: Sequence[pulumi.Resource] = (),
     ) -> None:
         super().__init__("docpipe:baseline:Registries", name, {"gcp": gcp_config is not None}, opts)
         ecr = aws.ecr.Repository(
@@ -69,7 +73,7 @@ class Registries(pulumi.ComponentResource):
                 location=gcp_config.region,
                 format="DOCKER",
                 description="docpipe worker image for Cloud Run worker pools",
-                opts=child(self, provider=gcp_provider),
+                opts=child(self, provider=gcp_provider, depends_on=list(gcp_depends)),
             )
             self.ar_repository = repo
             self.ar_url = pulumi.Output.concat(

@@ -6,7 +6,7 @@ versions; workers only ever receive references (ARNs / secret names).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -25,6 +25,8 @@ class Secrets(pulumi.ComponentResource):
 
     aws_arns: dict[str, pulumi.Output[str]]
     gcp_ids: dict[str, pulumi.Output[str]]
+    # The version holding each GCP secret's value: what reads `latest` must wait for.
+    gcp_versions: dict[str, gcp.secretmanager.SecretVersion]
 
     def __init__(
         self,
@@ -36,10 +38,13 @@ class Secrets(pulumi.ComponentResource):
         gcp_config: GcpConfig | None,
         gcp_provider: gcp.Provider | None,
         opts: pulumi.ResourceOptions | None = None,
+        gcp_depends: Sequence[pulumi.Resource] = (),
     ) -> None:
         super().__init__("docpipe:baseline:Secrets", name, {"names": sorted(values)}, opts)
         self.aws_arns = {}
         self.gcp_ids = {}
+        self.gcp_versions = {}
+        self._gcp_depends = list(gcp_depends)
         for key, value in values.items():
             slug = _kebab(key)
             secret = aws.secretsmanager.Secret(
@@ -87,9 +92,9 @@ class Secrets(pulumi.ComponentResource):
             replication=gcp.secretmanager.SecretReplicationArgs(
                 auto=gcp.secretmanager.SecretReplicationAutoArgs()
             ),
-            opts=child(self, provider=gcp_provider),
+            opts=child(self, provider=gcp_provider, depends_on=self._gcp_depends),
         )
-        gcp.secretmanager.SecretVersion(
+        self.gcp_versions[key] = gcp.secretmanager.SecretVersion(
             f"{prefix}-gcp-{slug}-value",
             secret=secret.id,
             secret_data=as_secret(value),

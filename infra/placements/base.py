@@ -11,6 +11,7 @@ themselves.
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import pulumi
@@ -60,6 +61,11 @@ class Placement(pulumi.ComponentResource):
     @abstractmethod
     def declare(self, placement: RolePlacement, baseline: Baseline) -> dict[str, Any]:
         """Declare the role's resources (children of self); return its outputs."""
+
+    @classmethod
+    def shared(cls, components: Sequence[Placement], baseline: Baseline) -> None:
+        """Declare what this target needs once per stack, after every role's placement (Cloud Run:
+        the CREMA scaler serving all its pools). `components` holds every placement of the stack."""
 
 
 def registry() -> dict[str, type[Placement]]:

@@ -35,17 +35,20 @@ def test_ec2_desired_capacity_multiplies(stack) -> None:
 
 def test_cloudrun_is_busy_time_at_the_utilisation_target_plus_the_scale_down_tail() -> None:
     est = estimate(default_config(10))  # medium preset: extraction on a 1 vCPU / 2 GiB worker pool
-    # The pool's own settings (cloudrun.utilisationTarget 0.75, scaleDownSeconds 300 — what the
-    # deployed compute config says): 300 tasks × 90 s = 27,000 busy s ÷ 0.75 = 36,000 inst-s; idle
-    # while scaling down: T × (e^(−λ·90) − e^(−λ·(90+300))) with λ = 300 / T  → 87,538.8 s
+    # On Temporal Cloud's default aws-us-east-1 namespace CREMA scales the pool, with what the deployed
+    # CremaConfig says: targetQueueSize floor(1 vCPU × 0.75) → 1 task per instance (utilisation 1), and
+    # the last instance stops on the first 60 s poll after the 300 s stabilisation window (+30 s on
+    # average): 300 tasks × 90 s = 27,000 busy s; idle while scaling down:
+    # T × (e^(−λ·90) − e^(−λ·(90+330))) with λ = 300 / T → 96,126.7 s
     lam = 300 / T
-    idle = T * (math.exp(-lam * 90) - math.exp(-lam * 390))
-    assert idle == pytest.approx(87_538.8, abs=0.5)
-    expected = (27_000 / 0.75 + idle) * (1 * 0.000018 + 2 * 0.000002)  # 123,538.8 inst-s × 0.000022
+    idle = T * (math.exp(-lam * 90) - math.exp(-lam * 420))
+    assert idle == pytest.approx(96_126.7, abs=0.5)
+    expected = (27_000 / 1 + idle) * (1 * 0.000018 + 2 * 0.000002)  # 123,126.7 inst-s × 0.000022
     assert est.component("extraction (cloudrun)").usd == pytest.approx(expected)
-    assert expected == pytest.approx(2.7179, abs=1e-4)
+    assert expected == pytest.approx(2.7088, abs=1e-4)
     working = est.component("extraction (cloudrun)").working
-    assert "0.75 utilisationTarget" in working and "≤300 s scaleDownSeconds" in working
+    assert "targetQueueSize 1 ÷ 1 vCPU" in working
+    assert "≤330 s = 300 scaleDownSeconds + ½ × 60 s pollingSeconds" in working
 
 
 def test_cloudrun_scaler_settings_are_config_keys_and_priced() -> None:
@@ -63,12 +66,12 @@ def test_cloudrun_scaler_settings_are_config_keys_and_priced() -> None:
 
 def test_cloudrun_min_instances_are_always_on(stack) -> None:
     est = estimate(stack("dev", "activities.analysis.cloudrun.minInstances=1"))
-    # max(1 × T, busy ÷ 0.75 + time with nothing running):
-    # 300 × 150 s = 45,000 ÷ 0.75 = 60,000 + T × e^(−300/T × 150) = 2,547,392 → 2,607,392 inst-s
-    # × (1 vCPU × 0.000018 + 1 GiB × 0.000002) = 52.15 — a little over one always-on instance (51.84)
+    # max(1 × T, busy ÷ 1 (CREMA: targetQueueSize 1 per vCPU) + time with nothing running):
+    # 300 × 150 s = 45,000 + T × e^(−300/T × 150) = 2,547,388 → 2,592,388 inst-s
+    # × (1 vCPU × 0.000018 + 1 GiB × 0.000002) = 51.848 — a hair over one always-on instance (51.84)
     idle = T * math.exp(-300 / T * 150)
-    assert est.component("analysis (cloudrun)").usd == pytest.approx((60_000 + idle) * 0.00002)
-    assert est.component("analysis (cloudrun)").usd == pytest.approx(52.15, abs=0.01)
+    assert est.component("analysis (cloudrun)").usd == pytest.approx((45_000 + idle) * 0.00002)
+    assert est.component("analysis (cloudrun)").usd == pytest.approx(51.85, abs=0.01)
     never_below = estimate(
         stack(
             "dev",

@@ -10,7 +10,7 @@ import yaml
 from docpipe.config import validate_stack_config
 from docpipe.cost import estimate
 from docpipe.cost.estimate import price_book_for
-from docpipe.cost.placements import default_config, models, right_size, with_targets
+from docpipe.cost.placements import CREMA_IMAGE, default_config, models, right_size, with_targets
 from docpipe.cost.recommend import recommend
 from docpipe.presets import deep_merge, preset_activities
 from docpipe.targets import target_keys
@@ -94,7 +94,7 @@ def test_stack_yaml_round_trips_to_the_recommended_placement() -> None:
         "tier": "medium",
         "activities": deep_merge(preset_activities("medium"), activities),
         "traffic": {"filesPerDay": 900},
-        "gcp": {"project": "docpipe-example"},
+        "gcp": {"project": "docpipe-example", "cremaImage": CREMA_IMAGE},
     }
     pasted = validate_stack_config("pasted", raw, check_secrets=False)
     assert {r: pasted.activities[r].target for r in ROLES} == rec.best.placement

@@ -80,11 +80,11 @@ def test_low_scenario_as_docpipe_prices_it(stack) -> None:
 def test_medium_scenario_as_docpipe_prices_it(stack) -> None:
     config = stack("prod")
     est = estimate(config)
-    # The stack's total: compute 60.24 + baseline 153.34 (Valkey serverless 6.05 included) + external
-    # 497.80 — the Unstructured API (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the
+    # The stack's total: compute 54.88 (Cloud Run roles scaled by CREMA) + baseline 155.75 (Valkey
+    # serverless 6.05 and the CREMA service + scheduler 2.41 included) + external 497.80 — the Unstructured API (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the
     # workers (seed: "$50").
     assert est.top_drivers(1)[0].name == "Unstructured API"
-    assert est.total_monthly_usd == pytest.approx(711.38, abs=0.05)
+    assert est.total_monthly_usd == pytest.approx(708.42, abs=0.05)
     models = _models(config)
     assert models["all-ec2"].by_category("compute") == pytest.approx(59.408)  # same fleet carries 100/day
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
+from docpipe.targets.cloudrun import uses_crema
 from infra.baseline import gcp_secret_names, required_architectures
 from infra.offline import OfflineResult, Registered
 from workers.contract import ROLES
@@ -40,6 +41,8 @@ def _classify(role: str, result: OfflineResult, res: Registered) -> str:
     for other in ROLES:
         if other != role and top in {f"{other}-{t}" for t in TARGETS}:
             return f"vpc-join {other}"
+    if top == "crema":  # the stack's CREMA (infra/crema.py): one grant pair per pool it scales
+        return "crema"
     if res.name in NAT or res.type == "docpipe:baseline:Network":  # its props record needsNat
         return "nat"
     if res.type == "docpipe:baseline:Registries":  # its props record whether GCP is used
@@ -68,6 +71,8 @@ def _expected_baseline_changes(base: OfflineResult, flipped: OfflineResult) -> s
             base.plan[other].joined_vpc_for_cache != flipped.plan[other].joined_vpc_for_cache  # type: ignore[index]
         ):
             expected.add(f"vpc-join {other}")
+    if [p.role for p in uses_crema(base.plan)] != [p.role for p in uses_crema(flipped.plan)]:
+        expected.add("crema")
     if required_architectures(base.plan) != required_architectures(flipped.plan):
         expected.add("image")
     return expected

@@ -111,7 +111,33 @@ def _inputs(result: OfflineResult, name: str) -> dict[str, Any]:
 
 
 def _compute(result: OfflineResult, p: RolePlacement) -> dict[str, Any]:
-    return _inputs(result, f"{p.role}-deployment-version")["compute"]
+    found: dict[str, Any] = _inputs(result, f"{p.role}-deployment-version").get("compute") or {}
+    return found
+
+
+def _scaling(result: OfflineResult, p: RolePlacement) -> dict[str, Any]:
+    """The pool's scaler settings where its scaler reads them: Temporal's compute config, or the
+    ScaledObject of the stack's CremaConfig (utilisationTarget arrives as targetQueueSize)."""
+    import yaml
+
+    compute = _compute(result, p)
+    if compute:
+        return {**compute, "scaler": "temporal"}
+    pool = _inputs(result, f"{p.role}-cloudrun-pool")
+    document = yaml.safe_load(_inputs(result, "crema-config-version")["parameterData"])
+    (found,) = [s["spec"] for s in document["spec"]["scaledObjects"] if s["metadata"]["name"] == pool["name"]]
+    cpu = int(pool["template"]["containers"][0]["resources"]["limits"]["cpu"])
+    u = p.sizing.utilisation_target  # type: ignore[attr-defined]
+    queue = int(found["triggers"][0]["metadata"]["targetQueueSize"])
+    return {
+        "scaler": "crema",
+        "minInstances": found["minReplicaCount"],
+        "maxInstances": found["maxReplicaCount"],
+        "utilisationTarget": u if queue == max(1, int(cpu * u)) else queue / cpu,
+        "scaleDownSeconds": found["advanced"]["horizontalPodAutoscalerConfig"]["behavior"]["scaleDown"][
+            "stabilizationWindowSeconds"
+        ],
+    }
 
 
 SIZING_PATHS: dict[str, dict[str, Finder]] = {
@@ -136,10 +162,11 @@ SIZING_PATHS: dict[str, dict[str, Finder]] = {
                 "memory"
             ].removesuffix("Mi")
         ),
-        "minInstances": lambda r, p: _compute(r, p)["minInstances"],
-        "maxInstances": lambda r, p: _compute(r, p)["maxInstances"],
-        "utilisationTarget": lambda r, p: _compute(r, p)["utilisationTarget"],
-        "scaleDownSeconds": lambda r, p: _compute(r, p)["scaleDownSeconds"],
+        "minInstances": lambda r, p: _scaling(r, p)["minInstances"],
+        "maxInstances": lambda r, p: _scaling(r, p)["maxInstances"],
+        "utilisationTarget": lambda r, p: _scaling(r, p)["utilisationTarget"],
+        "scaleDownSeconds": lambda r, p: _scaling(r, p)["scaleDownSeconds"],
+        "scaler": lambda r, p: _scaling(r, p)["scaler"],
     },
     "ec2": {
         "instanceType": lambda r, p: _inputs(r, f"{p.role}-ec2-template")["instanceType"],
@@ -167,6 +194,7 @@ SIZING_SETS = {
         "activities.enrichment.cloudrun.maxInstances=4",
         "activities.enrichment.cloudrun.utilisationTarget=0.6",
         "activities.enrichment.cloudrun.scaleDownSeconds=120",
+        "activities.enrichment.cloudrun.scaler=crema",
     ],
     "ec2": [
         "activities.enrichment.ec2.instanceType=m7g.large",

@@ -9,6 +9,7 @@ import pytest
 from policy_helpers import EC2, LAMBDA, ROOT_DIR, edit, messages, resources
 
 from docpipe.cost import estimate
+from docpipe.plan import build_plan
 from docpipe.stackfile import load_stack
 from policies.cost import cost_input, stack_estimate
 from policies.runner import StackResource, policy_resources, with_urns
@@ -37,12 +38,13 @@ def test_reconstructed_input_prices_like_the_stack_config(stack: str) -> None:
     expected = estimate(config)
     rebuilt = cost_input(_views(resources(stack), stack), _traffic(stack))
     got = estimate(rebuilt)
+    planned = build_plan(config)  # sizing as deployed: the plan's choices (Cloud Run's scaler) made
     for role in ROLES:
         mine, theirs = rebuilt.activities[role], config.activities[role]
-        assert (mine.target, mine.activity_timeout_seconds, mine.sizing()) == (
+        assert (mine.target, mine.activity_timeout_seconds, mine.sizing().model_dump()) == (
             theirs.target,
             theirs.activity_timeout_seconds,
-            theirs.sizing(),
+            planned[role].sizing.model_dump(),
         )
     assert rebuilt.backends.extraction.kind == config.backends.extraction.kind
     for section in ("extraction", "analysis", "enrichment"):
