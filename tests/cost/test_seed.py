@@ -81,8 +81,9 @@ def test_medium_scenario_as_docpipe_prices_it(stack) -> None:
     config = stack("prod")
     est = estimate(config)
     # The stack's total: compute 54.88 (Cloud Run roles scaled by CREMA) + baseline 155.75 (Valkey
-    # serverless 6.05 and the CREMA service + scheduler 2.41 included) + external 497.80 — the Unstructured API (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the
-    # workers (seed: "$50").
+    # serverless 6.05 and the CREMA service + scheduler 2.41 included) + external 497.80 — the
+    # Unstructured API (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the workers
+    # (seed: "$50").
     assert est.top_drivers(1)[0].name == "Unstructured API"
     assert est.total_monthly_usd == pytest.approx(708.42, abs=0.05)
     models = _models(config)

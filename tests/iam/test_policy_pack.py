@@ -49,7 +49,8 @@ def test_an_extra_grant_is_refused_with_role_and_action() -> None:
         _add_action("s3:DeleteObject"),
     )
     assert messages(POLICY, items, stack="prod") == [
-        "role extraction (cloudrun, 'extraction-cloudrun') grants s3:DeleteObject, which no code path of the role calls"
+        "role extraction (cloudrun, 'extraction-cloudrun') grants s3:DeleteObject, "
+        "which no code path of the role calls"
     ]
 
 
@@ -60,7 +61,8 @@ def test_a_missing_grant_is_refused_with_role_and_action() -> None:
         _drop_action("bedrock:InvokeModelWithResponseStream"),
     )
     assert messages(POLICY, items, stack="prod") == [
-        "role analysis (cloudrun, 'analysis-cloudrun') lacks bedrock:InvokeModelWithResponseStream, which its code paths call"
+        "role analysis (cloudrun, 'analysis-cloudrun') lacks bedrock:InvokeModelWithResponseStream, "
+        "which its code paths call"
     ]
 
 
