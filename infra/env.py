@@ -53,13 +53,3 @@ def worker_env(p: RolePlacement, baseline: Baseline) -> dict[str, pulumi.Input[s
         secret_refs=pulumi.Output.json_dumps(refs),
     )
     return dict(core_worker_env(p, baseline.plan, endpoints))
-
-
-def readable_secret_arns(p: RolePlacement, baseline: Baseline) -> list[pulumi.Output[str]]:
-    """Every Secrets Manager ARN this role may read (for its least-privilege policy)."""
-    arns = list(baseline.secret_refs(secret_names(p, baseline)).values())
-    if "database" in p.needs:
-        arns.append(baseline.database.secret_arn)
-    if p.uses_cache:
-        arns.append(baseline.cache.auth_secret_arn)
-    return arns

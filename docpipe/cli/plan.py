@@ -148,6 +148,8 @@ def runtime_section(view: PlanView) -> Section:
         lines.extend(_wrapped(settings, "  ") if settings else [])
         for note in notes:
             lines.extend(_wrapped(f"note: {note}", "  "))
+        if p.cache_note:
+            lines.extend(_wrapped(f"cache: {p.cache_note}", "  "))
     stack_notes = [n for t in sorted(plan.targets) for n in get_target(t).stack_notes(plan.on(t))]
     for note in stack_notes:
         lines.extend(_wrapped(note, ""))

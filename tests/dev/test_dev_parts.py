@@ -54,7 +54,7 @@ def test_dev_stack_runs_as_placed_with_its_offline_backends():
     assert roles["analysis"].env[Env.DEPLOYMENT_NAME] == "docpipe-dev-analysis"
     assert roles["enrichment"].env[Env.ACTIVITY_TIMEOUT_SECONDS] == "300"
     timeouts = json.loads(roles["workflow"].env[Env.STAGE_TIMEOUTS])
-    assert timeouts == {"extraction": 600, "analysis": 600, "enrichment": 300, "storage": 60}
+    assert timeouts == {"extraction": 420, "analysis": 420, "enrichment": 300, "storage": 60}
 
 
 def test_hosted_backends_without_keys_fall_back_and_say_why():
