@@ -9,7 +9,6 @@ the traffic profile and price overrides from the policy config, since traffic is
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -21,11 +20,8 @@ from docpipe.cost import Burst, Estimate, PriceBookError, estimate
 from docpipe.worker_env import backends_from_env
 from policies.common import PolicyConfig, read_config, stack_policy, usd, validation_problems
 from policies.placement import Placement, is_placement, owning_placement, placements, unreadable_placements
-from policies.props import decode_user_data, elements, get, items, number
+from policies.props import get, number, worker_env
 from policies.resource_types import (
-    CLOUD_RUN_WORKER_POOL,
-    LAMBDA_FUNCTION,
-    LAUNCH_TEMPLATE,
     RDS_INSTANCE,
     REPLICATION_GROUP,
     SERVERLESS_CACHE,
@@ -84,9 +80,6 @@ class BurstCostConfig(PolicyConfig):
     prices: Prices = Field(default={})
 
 
-ENV_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
-
-
 class CostInputError(ValueError):
     """The deployed resources do not say enough to price the stack."""
 
@@ -134,21 +127,8 @@ def _stack_name(resources: list[PolicyResource]) -> str:
 
 def _worker_env(resources: list[PolicyResource], placement: Placement) -> dict[str, str]:
     """The plain environment of a role's workers (Lambda variables, Cloud Run envs, EC2 env file)."""
-    env: dict[str, str] = {}
     by_urn = {placement.urn: placement}
-    for r in resources:
-        if owning_placement(r, by_urn) is not placement:
-            continue
-        if r.resource_type == LAMBDA_FUNCTION:
-            env.update({k: v for k, v in items(get(r.props, "environment.variables")) if isinstance(v, str)})
-        elif r.resource_type == CLOUD_RUN_WORKER_POOL:
-            for container in elements(get(r.props, "template.containers")):
-                for e in elements(get(container, "envs")):
-                    if isinstance(get(e, "name"), str) and isinstance(get(e, "value"), str):
-                        env[get(e, "name")] = get(e, "value")
-        elif r.resource_type == LAUNCH_TEMPLATE and isinstance(get(r.props, "userData"), str):
-            env.update(dict(ENV_LINE.findall(decode_user_data(get(r.props, "userData")))))
-    return env
+    return worker_env(resources, lambda r: owning_placement(r, by_urn) is placement)
 
 
 def _backends(resources: list[PolicyResource], found: list[Placement]) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 from pulumi_policy.proxy import UnknownValueError
@@ -125,3 +126,28 @@ def decode_user_data(text: str) -> str:
     except (binascii.Error, UnicodeDecodeError, ValueError):
         return text
     return decoded
+
+
+# One `NAME=value` line of the env file an EC2 worker's user data writes.
+ENV_LINE: Final = re.compile(r"^([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
+
+
+def worker_env(resources: Iterable[Any], belongs: Callable[[Any], bool]) -> dict[str, str]:
+    """The plain environment of the workers whose resources `belongs` selects: Lambda variables,
+    Cloud Run envs (not Secret Manager references) and the env file in EC2 user data."""
+    from policies.resource_types import CLOUD_RUN_WORKER_POOL, LAMBDA_FUNCTION, LAUNCH_TEMPLATE
+
+    env: dict[str, str] = {}
+    for r in resources:
+        if not belongs(r):
+            continue
+        if r.resource_type == LAMBDA_FUNCTION:
+            env.update({k: v for k, v in items(get(r.props, "environment.variables")) if isinstance(v, str)})
+        elif r.resource_type == CLOUD_RUN_WORKER_POOL:
+            for container in elements(get(r.props, "template.containers")):
+                for e in elements(get(container, "envs")):
+                    if isinstance(get(e, "name"), str) and isinstance(get(e, "value"), str):
+                        env[get(e, "name")] = get(e, "value")
+        elif r.resource_type == LAUNCH_TEMPLATE and isinstance(get(r.props, "userData"), str):
+            env.update(dict(ENV_LINE.findall(decode_user_data(get(r.props, "userData")))))
+    return env

@@ -67,13 +67,17 @@ class Target(ABC, Generic[S]):
             raise TypeError(f"{source!r} holds no {self.key} sizing")
         return found  # type: ignore[return-value]
 
+    #: Raw (camelCase) sizing per role, before the tier's overrides; and what each tier changes.
+    role_defaults: ClassVar[Mapping[Role, Mapping[str, Any]]] = {}
+    tier_defaults: ClassVar[Mapping[str, Mapping[Role, Mapping[str, Any]]]] = {}
+
     def defaults(self, role: Role) -> dict[str, Any]:
         """Raw (camelCase) sizing defaults of a role on this target, before the tier's overrides."""
-        return {}
+        return dict(self.role_defaults.get(role, {}))
 
     def tier_overrides(self, tier: str, role: Role) -> dict[str, Any]:
         """Raw sizing the tier changes over `defaults` (the seed: at most 1 instance at low …)."""
-        return {}
+        return dict(self.tier_defaults.get(tier, {}).get(role, {}))
 
     @abstractmethod
     def summary(self, sizing: S) -> str:

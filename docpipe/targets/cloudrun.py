@@ -220,6 +220,8 @@ class CloudRunTarget(Target[CloudRunSizing]):
     """Cloud Run worker pool in the stack's GCP project; reaches AWS over the internet."""
 
     key: ClassVar[str] = KEY
+    role_defaults = DEFAULTS
+    tier_defaults = TIER_OVERRIDES
     sizing_model = CloudRunSizing
     description = "Cloud Run worker pool (GCP), scaled with the task queue"
     serverless = True
@@ -227,12 +229,6 @@ class CloudRunTarget(Target[CloudRunSizing]):
     cloud = "gcp"
     needs_section = "gcp.project"
     order = 20
-
-    def defaults(self, role: Role) -> dict[str, Any]:
-        return dict(DEFAULTS.get(role, {}))
-
-    def tier_overrides(self, tier: str, role: Role) -> dict[str, Any]:
-        return dict(TIER_OVERRIDES.get(tier, {}).get(role, {}))
 
     def summary(self, sizing: CloudRunSizing) -> str:
         scaler = f", {sizing.scaler}" if sizing.scaler else ""

@@ -90,15 +90,11 @@ class Ec2Target(Target[Ec2Sizing]):
     """Auto-scaling group of long-lived workers, in public subnets with an egress-only security group."""
 
     key: ClassVar[str] = KEY
+    role_defaults = DEFAULTS
+    tier_defaults = TIER_OVERRIDES
     sizing_model = Ec2Sizing
     description = "long-lived workers in an EC2 auto-scaling group"
     order = 10
-
-    def defaults(self, role: Role) -> dict[str, Any]:
-        return dict(DEFAULTS.get(role, {}))
-
-    def tier_overrides(self, tier: str, role: Role) -> dict[str, Any]:
-        return dict(TIER_OVERRIDES.get(tier, {}).get(role, {}))
 
     def summary(self, sizing: Ec2Sizing) -> str:
         return f"{sizing.instance_type} ×{sizing.min_size}/{sizing.desired_capacity}/{sizing.max_size}"

@@ -192,18 +192,14 @@ class LambdaTarget(Target[LambdaSizing]):
     """Temporal Serverless Worker on Lambda: scale to zero, billed per invocation for its whole timeout."""
 
     key: ClassVar[str] = KEY
+    role_defaults = DEFAULTS
+    tier_defaults = TIER_OVERRIDES
     sizing_model = LambdaSizing
     description = "Temporal Serverless Worker (container-image Lambda invoked by Temporal)"
     serverless = True
     order = 30
 
     # --- config -----------------------------------------------------------------------------------
-    def defaults(self, role: Role) -> dict[str, Any]:
-        return dict(DEFAULTS.get(role, {}))
-
-    def tier_overrides(self, tier: str, role: Role) -> dict[str, Any]:
-        return dict(TIER_OVERRIDES.get(tier, {}).get(role, {}))
-
     def summary(self, sizing: LambdaSizing) -> str:
         reserved = "" if sizing.reserved_concurrency is None else f", reserved {sizing.reserved_concurrency}"
         return f"{sizing.memory_mb} MB {sizing.architecture}, {sizing.timeout_seconds} s{reserved}"

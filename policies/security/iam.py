@@ -11,15 +11,13 @@ from pydantic import Field
 
 from policies.common import PolicyConfig, resource_policy, stack_policy
 from policies.placement import placement_of
-from policies.props import decode_user_data, elements, get, items, policy_document
+from policies.props import elements, get, policy_document, worker_env
 from policies.resource_types import (
-    CLOUD_RUN_WORKER_POOL,
     IAM_ATTACHMENTS,
     IAM_INLINE,
     IAM_POLICY,
     IAM_ROLE,
     LAMBDA_FUNCTION,
-    LAUNCH_TEMPLATE,
 )
 from workers.aws_actions import PATHS, actions_of, paths_for
 from workers.contract import Env
@@ -122,22 +120,7 @@ def _owned_env(
     resources: list[PolicyResource], owner: PolicyResource, owners: Mapping[str, PolicyResource]
 ) -> dict[str, str]:
     """The plain environment of an owner's code (Lambda variables, Cloud Run envs, EC2 env file)."""
-    from policies.cost import ENV_LINE
-
-    env: dict[str, str] = {}
-    for r in resources:
-        if _owner(r, owners) is not owner:
-            continue
-        if r.resource_type == LAMBDA_FUNCTION:
-            env.update({k: v for k, v in items(get(r.props, "environment.variables")) if isinstance(v, str)})
-        elif r.resource_type == CLOUD_RUN_WORKER_POOL:
-            for container in elements(get(r.props, "template.containers")):
-                for e in elements(get(container, "envs")):
-                    if isinstance(get(e, "name"), str) and isinstance(get(e, "value"), str):
-                        env[get(e, "name")] = get(e, "value")
-        elif r.resource_type == LAUNCH_TEMPLATE and isinstance(get(r.props, "userData"), str):
-            env.update(dict(ENV_LINE.findall(decode_user_data(get(r.props, "userData")))))
-    return env
+    return worker_env(resources, lambda r: _owner(r, owners) is owner)
 
 
 def _vpc_attached(

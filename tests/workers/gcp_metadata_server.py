@@ -27,9 +27,11 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.loopback import LoopbackServer
 
 IDENTITY = "/computeMetadata/v1/instance/service-accounts/{account}/identity"
 
@@ -65,25 +67,20 @@ class GcpMetadataServer:
         self._refuse_status: int | None = None
         self._expired_left = 0
         self._changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._http = LoopbackServer(self._handler(), "gcp-metadata")
 
     # -- control -------------------------------------------------------------------------------
     @property
     def host(self) -> str:
         """The value for GCE_METADATA_HOST."""
-        return f"127.0.0.1:{self._server.server_address[1]}"
+        return f"127.0.0.1:{self._http.port}"
 
     def __enter__(self) -> GcpMetadataServer:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._http.stop()
 
     def refuse(self, status: int | None = 403) -> None:
         """Answer identity requests with this HTTP status from now on (None: serve again)."""

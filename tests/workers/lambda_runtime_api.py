@@ -31,8 +31,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.loopback import LoopbackServer
 
 PREFIX = "/2018-06-01/runtime"
 _ANSWER = re.compile(rf"^{PREFIX}/invocation/(?P<id>[^/]+)/(?P<kind>response|error)$")
@@ -102,18 +104,14 @@ class LambdaRuntimeAPI:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._init_error = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="lambda-runtime-api", daemon=True
-        )
+        self._http = LoopbackServer(self._handler_class(), "lambda-runtime-api")
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self._server.server_port}"
+        return f"127.0.0.1:{self._http.port}"
 
     def __enter__(self) -> LambdaRuntimeAPI:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -121,9 +119,7 @@ class LambdaRuntimeAPI:
 
     def close(self) -> None:
         self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
+        self._http.stop()
 
     def invoke(self, timeout_seconds: float, event: Any = None) -> Invocation:
         """Queue an invocation; the function's next `GET …/invocation/next` receives it."""
