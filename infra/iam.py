@@ -16,7 +16,7 @@ import pulumi
 
 from docpipe.plan import RolePlacement
 from infra.common import statement
-from workers.aws_actions import UPLOAD_PREFIX, CodePath, ResourceKind, bedrock_model_arns, paths_for
+from workers.aws_actions import CodePath, ResourceKind, bedrock_model_arns, paths_for
 
 if TYPE_CHECKING:
     from infra.baseline import Baseline
@@ -106,6 +106,7 @@ def role_statements(
 def starter_statements(
     *,
     bucket_arn: pulumi.Input[str],
+    upload_prefix: str,
     log_group_arn: pulumi.Input[str],
     secret_arns: Sequence[pulumi.Input[str]],
     vpc: bool,
@@ -115,7 +116,8 @@ def starter_statements(
     return statements_for(
         paths,
         {
-            "upload-object": [pulumi.Output.concat(bucket_arn, "/", UPLOAD_PREFIX, "*")],
+            # Exactly the prefix the bucket notification starts on (bucket.uploadPrefix).
+            "upload-object": [pulumi.Output.concat(bucket_arn, "/", upload_prefix, "*")],
             "secret-ref": list(secret_arns),
             "log-group": [pulumi.Output.concat(log_group_arn, ":*")],
             "any": ["*"],

@@ -30,7 +30,7 @@ from typing import Final, Literal
 # What a call touches; infra/iam.py turns each kind into the stack's ARNs.
 ResourceKind = Literal[
     "bucket-object",  # arn:aws:s3:::<bucket>/*  (documents under uploads/ and incoming/, payloads under v0/)
-    "upload-object",  # arn:aws:s3:::<bucket>/incoming/*  (what the bucket notification starts on)
+    "upload-object",  # arn:aws:s3:::<bucket>/<bucket.uploadPrefix>*  (what the notification starts on)
     "secret-ref",  # the Secrets Manager secrets named in the role's DOCPIPE_SECRET_REFS
     "database-secret",  # the RDS-managed master secret (DOCPIPE_DATABASE_SECRET_ARN)
     "bedrock-model",  # the inference profile and the foundation model in each region it routes to
@@ -40,10 +40,6 @@ ResourceKind = Literal[
     "any",  # "*": the action has no resource-level form (or, for ENIs, AWS's own managed policy uses "*")
 ]
 PathKind = Literal["worker", "platform"]
-
-# The bucket notification's prefix: the starter reads only uploads under it.
-UPLOAD_PREFIX: Final = "incoming/"
-
 
 @dataclass(frozen=True)
 class AwsCall:

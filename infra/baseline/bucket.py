@@ -120,7 +120,11 @@ class Starter(pulumi.ComponentResource):
         )
         # The starter's code paths (workers/aws_actions.py): new uploads, its secret refs, its logs.
         statements = starter_statements(
-            bucket_arn=bucket.arn, log_group_arn=logs.arn, secret_arns=secret_arns, vpc=vpc is not None
+            bucket_arn=bucket.arn,
+            upload_prefix=bucket.upload_prefix,
+            log_group_arn=logs.arn,
+            secret_arns=secret_arns,
+            vpc=vpc is not None,
         )
         aws.iam.RolePolicy(
             f"{name}-policy", role=role.id, policy=policy_document(statements), opts=child(self)

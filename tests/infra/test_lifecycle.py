@@ -115,3 +115,14 @@ def test_roles_in_the_vpc_get_the_cache_and_cloud_run_roles_do_not(prod: Offline
     pool = unwrap(prod.named("analysis-cloudrun-pool").inputs)
     names = {e["name"] for e in pool["template"]["containers"][0]["envs"]}
     assert Env.VALKEY_URL not in names
+
+
+def test_the_starter_may_read_exactly_the_configured_upload_prefix(run: Callable[..., OfflineResult]) -> None:
+    import json
+
+    result = run("prod", ["bucket.uploadPrefix=inbox/"])
+    notification = unwrap(result.named("starter-notification").inputs)
+    assert [f["filterPrefix"] for f in notification["lambdaFunctions"]] == ["inbox/"]
+    policy = json.loads(unwrap(result.named("starter-policy").inputs)["policy"])
+    reads = [s["Resource"] for s in policy["Statement"] if "s3:GetObject" in s["Action"]]
+    assert reads == [["arn:aws:s3:::documents-bucket/inbox/*"]]
