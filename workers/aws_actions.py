@@ -41,6 +41,7 @@ ResourceKind = Literal[
 ]
 PathKind = Literal["worker", "platform"]
 
+
 @dataclass(frozen=True)
 class AwsCall:
     """One API call: boto3's service and operation names, the IAM action and the resource kind."""
