@@ -28,7 +28,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from docpipe import rules
 from docpipe.build_id import MOVING_TAGS
-from docpipe.models import ConfigModel
+from docpipe.models import NAMESPACE, ConfigModel
 from docpipe.targets import all_targets, get_target
 from workers.contract import ROLES, ActivityRole, Role
 from workers.settings import DEFAULTS as WORKER
@@ -49,7 +49,6 @@ EnrichmentKind = Literal["e2b", "local-sandbox"]
 SecretName = Literal["unstructuredApiKey", "e2bApiKey", "anthropicApiKey", "openaiApiKey", "temporalApiKey"]
 SECRET_NAMES: tuple[SecretName, ...] = get_args(SecretName)
 
-NAMESPACE = "docpipe"
 # Where temporalio's S3 storage driver puts large payloads in the document bucket (`v0/<namespace>/…`).
 PAYLOAD_KEY_PREFIX = "v0/"
 _UPLOAD_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}(/[A-Za-z0-9][A-Za-z0-9._-]{0,62}){0,3}/")

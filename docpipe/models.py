@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+# The Pulumi config namespace of every docpipe key (`docpipe:activities…`), as messages name keys.
+NAMESPACE = "docpipe"
+
 
 class ConfigModel(BaseModel):
     """Base for config models (stack config sections and each target's sizing)."""

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from docpipe.models import NAMESPACE
 from docpipe.targets import all_targets, get_target
 from workers.contract import ROLES, Role
 
 if TYPE_CHECKING:
     from docpipe.config import StackConfig
 
-NAMESPACE = "docpipe"
 RoleRule = Callable[["StackConfig", Role], "str | None"]
 
 

@@ -17,6 +17,9 @@ ACTIVITY_ROLES: Final[tuple[ActivityRole, ...]] = get_args(ActivityRole)
 
 DEFAULT_QUEUE_PREFIX: Final = "docpipe"
 DEFAULT_UPLOAD_PREFIX: Final = "incoming/"
+# A Lambda worker's deadline buffer is its graceful stop plus this, for its shutdown hooks (closing
+# clients): temporalio.contrib.aws.lambda_worker's own margin, and the one docpipe derives with.
+LAMBDA_HOOK_SECONDS: Final = 2
 
 
 def task_queue(role: str, prefix: str = DEFAULT_QUEUE_PREFIX) -> str:

@@ -23,7 +23,7 @@ from datetime import timedelta
 from temporalio.common import WorkerDeploymentVersion
 from temporalio.contrib.aws.lambda_worker import LambdaWorkerConfig, run_worker
 
-from workers.contract import DEFAULT_BUILD_ID, DEFAULT_STACK, Env, deployment_name
+from workers.contract import DEFAULT_BUILD_ID, DEFAULT_STACK, LAMBDA_HOOK_SECONDS, Env, deployment_name
 from workers.settings import SettingsError
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 # deadline buffer of graceful stop + 2 s for shutdown hooks. Used when the variables are unset
 # (tests/workers/test_lambda_timing.py checks they still match the contrib's).
 CONTRIB_GRACEFUL_STOP_SECONDS = 5.0
-CONTRIB_HOOK_MARGIN_SECONDS = 2.0
+CONTRIB_HOOK_MARGIN_SECONDS = float(LAMBDA_HOOK_SECONDS)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from pydantic.json_schema import SkipJsonSchema
 
 from docpipe.cost.events import Clock, Pool, Task
 from docpipe.cost.model import Burst, Component, RoleCost, num
-from docpipe.models import ConfigModel
+from docpipe.models import NAMESPACE, ConfigModel
 from docpipe.targets.base import Target
 from workers.contract import Env, Role
 
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from docpipe.plan import PlacementPlan, RolePlacement
 
 KEY = "cloudrun"
-NAMESPACE = "docpipe"
 # Cloud Run sends SIGTERM and stops an instance 10 s later; the worker drains within that.
 SHUTDOWN_GRACE_SECONDS = 9
 Scaler = Literal["temporal", "crema"]
@@ -362,21 +361,17 @@ class CloudRunTarget(Target[CloudRunSizing]):
             usd_per_hour=s.max_instances * 3600 * per_second,
             working=f"{s.max_instances} (maxInstances) × 3,600 s × {num(per_second)} USD/inst-s",
         )
-        return RoleCost(
-            component=Component(
-                name=f"{placement.role} (cloudrun)",
-                usd=cost,
-                working=working,
-                category="compute",
-                role=placement.role,
-                target=KEY,
-                notes=(
-                    f"{num(round(use.bursts))} scale-from-zero bursts/month",
-                    f"scaler {s.scaler or 'temporal'}",
-                ),
-            ),
+        return RoleCost.compute(
+            placement.role,
+            KEY,
+            usd=cost,
+            working=working,
             burst=burst,
-            warnings=tuple(warnings),
+            notes=(
+                f"{num(round(use.bursts))} scale-from-zero bursts/month",
+                f"scaler {s.scaler or 'temporal'}",
+            ),
+            warnings=warnings,
             extra={"instanceSeconds": use.instance_seconds, "bursts": use.bursts},
         )
 

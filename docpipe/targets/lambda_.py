@@ -40,7 +40,7 @@ from docpipe.cost.events import Clock, Pool, Task
 from docpipe.cost.model import Burst, RoleCost, num
 from docpipe.models import ConfigModel
 from docpipe.targets.base import Target
-from workers.contract import Env, Role
+from workers.contract import LAMBDA_HOOK_SECONDS, Env, Role
 
 if TYPE_CHECKING:
     from docpipe.config import StackConfig
@@ -53,8 +53,9 @@ KEY = "lambda"
 MAX_TIMEOUT_SECONDS = 900
 # The graceful stop exceeds the longest activity by this much (Temporal: stop timeout > activity).
 STOP_MARGIN_SECONDS = 2
-# After the graceful stop, time for the worker's shutdown hooks (closing clients): the contrib's 2 s.
-HOOK_SECONDS = 2
+# After the graceful stop, time for the worker's shutdown hooks (closing clients): the contrib's 2 s,
+# declared once in workers.contract so the handler's defaults and this derivation agree.
+HOOK_SECONDS = LAMBDA_HOOK_SECONDS
 # A workflow task must finish well within this; the workflow role has no activity timeout.
 WORKFLOW_TASK_SECONDS = 10
 
