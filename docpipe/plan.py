@@ -107,10 +107,6 @@ class PlacementPlan:
     def needs_nat(self) -> bool:
         return any(p.needs_nat for p in self)
 
-    @property
-    def needs_vpc_lambda(self) -> bool:
-        return any(p.target == "lambda" and p.vpc_attached for p in self)
-
     def stage_timeouts(self) -> dict[str, int]:
         """Start-to-close seconds per activity role, as the workflow must use them.
 

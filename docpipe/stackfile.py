@@ -150,8 +150,9 @@ def flat_from_stack_file(
     flat = {k: _encode(v) for k, v in values.items() if not k.startswith(f"{NAMESPACE}:")}
     flat.update({f"{NAMESPACE}:{k}": _encode(v) for k, v in namespaced.items()})
     if placeholder_secrets:
+        # Only to learn which secrets the backends need: no build id is wanted here.
         config = config_from_flat(
-            stack, FlatConfig(flat, frozenset(secret_keys)), check_secrets=False, root=root
+            stack, FlatConfig(flat, frozenset(secret_keys)), check_secrets=False, derive_build_id=False
         )
         for name in config.required_secrets():
             key = f"{NAMESPACE}:{name}"
@@ -170,12 +171,17 @@ def _decode(text: str) -> Any:
 
 
 def config_from_flat(
-    stack: str, flat: FlatConfig, check_secrets: bool = True, root: Path | None = None
+    stack: str,
+    flat: FlatConfig,
+    check_secrets: bool = True,
+    root: Path | None = None,
+    derive_build_id: bool = True,
 ) -> StackConfig:
     """Validate engine-style flat config (tier preset applied under the stack's values).
 
     An unset `imageTag` becomes the build id of the worker image's content in `root` (default: the
-    project the current directory is in).
+    project the current directory is in); `derive_build_id=False` leaves it unset (a caller that
+    only needs the placement, not the build, skips hashing the build context).
     """
     raw: dict[str, Any] = {}
     secrets: set[str] = set()
@@ -205,7 +211,7 @@ def config_from_flat(
             stack, [f"{NAMESPACE}:activities: must be a map of role to settings (got {activities!r})"]
         )
     raw["activities"] = deep_merge(preset_activities(tier), activities)
-    if "imageTag" not in raw:
+    if "imageTag" not in raw and derive_build_id:
         raw["imageTag"] = content_build_id(project_root(root))
     return validate_stack_config(stack, raw, secrets, check_secrets=check_secrets)
 

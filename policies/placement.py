@@ -183,16 +183,6 @@ def _descendants(placement: Placement, resources: list[PolicyResource], kind: st
     return [r for r in resources if r.resource_type == kind and owning_placement(r, by_urn) is placement]
 
 
-def required_timeout(placement: Placement, config: Mapping[str, Any]) -> tuple[float, str]:
-    """Seconds a Lambda worker's timeout must cover, and the sum spelled out (the core's one rule).
-
-    The timing is the Lambda target's (docpipe.targets.lambda_: Temporal's rule for long
-    activities), derived from the activity timeout the placement declares — not this policy's to set.
-    """
-    needed, why = lambda_timing.required_timeout(placement.role, placement.activity_timeout_seconds)
-    return float(needed), why
-
-
 def check_lambda_timeouts(
     args: StackValidationArgs, config: Mapping[str, Any], report: ReportViolation
 ) -> None:
@@ -202,7 +192,9 @@ def check_lambda_timeouts(
     for placement in placements(args.resources):
         if placement.target != "lambda":
             continue
-        needed, why = required_timeout(placement, config)
+        # The rule is the Lambda target's (Temporal's for long activities), from the activity timeout
+        # the placement declares — not this policy's to set.
+        needed, why = lambda_timing.required_timeout(placement.role, placement.activity_timeout_seconds)
         for function in _descendants(placement, args.resources, LAMBDA_FUNCTION):
             checked.add(function.urn)
             raw = get(function.props, "timeout")
