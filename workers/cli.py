@@ -16,7 +16,7 @@ from workers.settings import Settings, SettingsError
 
 
 def _exit(code: int) -> int:
-    # A process that ran a Temporal worker can abort in interpreter finalisation (exit 134) after all
+    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134) after all
     # work is done; flush and leave without finalisation instead.
     logging.shutdown()
     sys.stdout.flush()
@@ -66,14 +66,16 @@ def run_submit(args: argparse.Namespace) -> int:
         subs = asyncio.run(_submit(args.paths, settings, args.wait))
     except RuntimeError as err:  # connection failures from the Temporal client
         print(f"docpipe submit: {err}", file=sys.stderr)
-        return 1
+        return _exit(1)
     if args.json:
         print(json.dumps([s.to_dict() for s in subs], indent=2, default=str))
     else:
         for s in subs:
             print(_line(s, args.wait))
     failed = any(s.error or (s.result and s.result.status != "stored") for s in subs)
-    return 1 if failed else 0
+    # The process used a Temporal client: the same finalisation abort as a worker's can turn a
+    # meaningful exit code into 134 (seen in CI on a failed document's `submit --wait`).
+    return _exit(1 if failed else 0)
 
 
 async def _submit(paths: list[str], settings: Settings, wait: bool) -> list[Any]:
