@@ -16,8 +16,8 @@ from workers.settings import Settings, SettingsError
 
 
 def _exit(code: int) -> int:
-    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134) after all
-    # work is done; flush and leave without finalisation instead.
+    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134)
+    # after all work is done; flush and leave without finalisation instead.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -40,12 +40,16 @@ def run_worker(args: argparse.Namespace) -> int:
     except (SettingsError, ValueError, RuntimeError) as err:
         print(f"docpipe worker: {err}", file=sys.stderr)
         return 2
+    from workers.connect import NOTHING_ANSWERS_HINT, NoTemporal
     from workers.serve import serve
 
     try:
         code = asyncio.run(serve(args.role, settings, started))
     except KeyboardInterrupt:
         code = 130
+    except NoTemporal as err:
+        print(f"docpipe worker: {err}\n{NOTHING_ANSWERS_HINT}", file=sys.stderr)
+        code = 1
     except SettingsError as err:
         print(f"docpipe worker: {err}", file=sys.stderr)
         code = 2
@@ -62,9 +66,14 @@ def run_submit(args: argparse.Namespace) -> int:
     if missing:
         print(f"docpipe submit: not a file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    from workers.connect import NOTHING_ANSWERS_HINT, NoTemporal
+
     try:
         subs = asyncio.run(_submit(args.paths, settings, args.wait))
-    except RuntimeError as err:  # connection failures from the Temporal client
+    except NoTemporal as err:
+        print(f"docpipe submit: {err}\n{NOTHING_ANSWERS_HINT}", file=sys.stderr)
+        return _exit(1)
+    except RuntimeError as err:  # other failures of the Temporal client
         print(f"docpipe submit: {err}", file=sys.stderr)
         return _exit(1)
     if args.json:

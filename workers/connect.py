@@ -14,6 +14,16 @@ from workers.payloads import data_converter
 from workers.settings import Settings
 
 DEFAULT_ADDRESS = "localhost:7233"
+# What the command line adds to a NoTemporal (a Lambda starter has no local stack to start).
+NOTHING_ANSWERS_HINT = (
+    "  start the local stack in another terminal: docpipe dev --keep-running\n"
+    "  or name a Temporal: --address HOST:PORT, --profile NAME, TEMPORAL_ADDRESS,\n"
+    "  TEMPORAL_CONFIG_FILE"
+)
+
+
+class NoTemporal(RuntimeError):
+    """Nothing answers at the configured address; the message says what to start or set."""
 
 
 def connect_config(settings: Settings) -> dict[str, Any]:
@@ -26,4 +36,18 @@ def connect_config(settings: Settings) -> dict[str, Any]:
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(**connect_config(settings))
+    config = connect_config(settings)
+    try:
+        return await Client.connect(**config)
+    except RuntimeError as err:
+        if not str(err).startswith("Failed client connect"):
+            raise
+        raise NoTemporal(f"no Temporal answers at {config['target_host']} ({_reason(str(err))})") from None
+
+
+def _reason(message: str) -> str:
+    """The useful end of a tonic transport error ("Connection refused", "timed out", ...)."""
+    for known in ("Connection refused", "timed out", "dns error", "certificate", "tls"):
+        if known.lower() in message.lower():
+            return known
+    return message.splitlines()[0][:120]

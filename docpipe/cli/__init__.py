@@ -53,6 +53,18 @@ def _sets(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _connection(parser: argparse.ArgumentParser, attach_role: str | None) -> None:
+    """--address/--profile; without either (or TEMPORAL_* set) a running `docpipe dev` is found."""
+    g = parser.add_argument_group(
+        "Temporal connection",
+        "default: the running `docpipe dev` of this checkout (.docpipe/dev.json); TEMPORAL_ADDRESS, "
+        "TEMPORAL_PROFILE and TEMPORAL_CONFIG_FILE are read as the Temporal CLI reads them",
+    )
+    g.add_argument("--address", metavar="HOST:PORT", help="the Temporal frontend (TEMPORAL_ADDRESS)")
+    g.add_argument("--profile", metavar="NAME", help="a temporal.toml profile (TEMPORAL_PROFILE)")
+    parser.set_defaults(attach_role=attach_role)
+
+
 def _json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
@@ -89,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--grace", type=float, default=None, metavar="SECONDS", help="drain time on SIGTERM (default 30)"
     )
     p.add_argument("--build-id", default=None, help="Worker Deployment build id (default from env)")
+    _connection(p, attach_role="<role>")
     p.set_defaults(handler="workers.cli:run_worker")
 
     p = sub.add_parser(
@@ -100,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="documents to submit")
     p.add_argument("--wait", action="store_true", help="wait for each result and print it")
     _json(p)
+    _connection(p, attach_role="workflow")
     p.set_defaults(handler="workers.cli:run_submit")
 
     p = sub.add_parser(
@@ -121,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("status", help="documents by state and the failures with their reasons")
     _json(p)
+    _connection(p, attach_role="workflow")
     p.set_defaults(handler="docpipe.cli.status:run")
 
     p = sub.add_parser(
@@ -172,8 +187,23 @@ def _load(spec: str) -> Handler:
     return handler
 
 
+def _attach(args: argparse.Namespace) -> None:
+    """Give a client command the connection it was told, or the running `docpipe dev`'s."""
+    import sys
+
+    from docpipe.local.attach import apply, attach
+
+    role = args.role if args.attach_role == "<role>" else args.attach_role
+    found = attach(role, address=args.address, profile=args.profile)
+    apply(found)
+    if found.source and not getattr(args, "json", False):
+        print(found.source, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "attach_role", None):
+        _attach(args)
     try:
         return _load(args.handler)(args)
     except KeyboardInterrupt:

@@ -31,7 +31,6 @@ from docpipe.local.services import PortInUse, ServiceError
 from docpipe.local.stack import LocalStack
 from docpipe.local.state import AlreadyRunning
 from docpipe.local.supervisor import Supervisor, SupervisorError
-from workers.contract import Env
 
 EXIT_OK, EXIT_FAILED_DOCS, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -165,8 +164,7 @@ def run(args: argparse.Namespace) -> int:
         if args.keep_running:
             say(
                 "serving until Ctrl-C · more documents from another terminal:\n"
-                f"  TEMPORAL_ADDRESS={stack.temporal.address} {Env.PAYLOAD_DIR}={home.payload_dir} "
-                "docpipe submit FILE... --wait"
+                "  docpipe submit FILE... --wait   (it finds this run by itself)"
             )
             while True:
                 time.sleep(0.5)

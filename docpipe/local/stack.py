@@ -216,6 +216,7 @@ class LocalStack:
                 database_url=self.postgres.url,
                 valkey_url=self.valkey.url,
                 children=children,
+                role_envs={lr.role: {**lr.env, HOME_ENV: str(self.home.root)} for lr in self.roles},
             ),
         )
 

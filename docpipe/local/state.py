@@ -34,6 +34,9 @@ class DevState:
     database_url: str
     valkey_url: str | None
     children: dict[str, int] = field(default_factory=dict)  # name → pid (process-group leader)
+    # role → the variables docpipe gives that role's worker: `docpipe submit` / `docpipe worker`
+    # started in another terminal take them (docpipe.local.attach).
+    role_envs: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

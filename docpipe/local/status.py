@@ -18,11 +18,20 @@ from workers.contract import Env
 FAILURE_LIMIT = 100_000  # every failure: the fault suites assert each reason
 
 
-def _count_running(address: str) -> int | None:
+def _count_running() -> int | None:
+    """Runs in flight in the Temporal this process is configured for (envconfig), None if unreachable.
+
+    The command line has already pointed TEMPORAL_* at `--address`/`--profile` or at the running
+    `docpipe dev` (docpipe.local.attach).
+    """
+
     async def count() -> int:
         from temporalio.client import Client
+        from temporalio.envconfig import ClientConfigProfile
 
-        client = await Client.connect(address, namespace="default")
+        config: dict[str, Any] = dict(ClientConfigProfile.load().to_client_connect_config())
+        config.setdefault("target_host", "localhost:7233")
+        client = await Client.connect(**config)
         resp = await client.count_workflows("ExecutionStatus = 'Running'")
         return resp.count
 
@@ -34,6 +43,7 @@ def _count_running(address: str) -> int | None:
 
 def collect() -> dict[str, Any]:
     """The report as a dict (the --json output)."""
+    from docpipe.local.attach import explicit_connection
     from workers.storage.status import read_status
 
     url = os.environ.get(Env.DATABASE_URL)
@@ -41,6 +51,8 @@ def collect() -> dict[str, Any]:
     if url:
         report = read_status(url, failure_limit=FAILURE_LIMIT)
         source = f"{Env.DATABASE_URL}"
+        if explicit_connection(os.environ):
+            in_flight = _count_running()
     else:
         from docpipe.local.home import resolve_home
         from docpipe.local.services import Postgres
@@ -65,7 +77,7 @@ def collect() -> dict[str, Any]:
             pg.stop()  # stops it only if this command started it
         if state is not None:
             source = f"{home.display()} (docpipe dev running, pid {state.pid})"
-            in_flight = _count_running(state.temporal_address)
+            in_flight = _count_running()
         else:
             source = f"{home.display()} (docpipe dev not running)"
     return {

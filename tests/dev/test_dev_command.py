@@ -136,3 +136,62 @@ def test_busy_port_is_reported_with_what_to_do(dev_home: Path, flag: str):
     assert f"docpipe dev {flag} <PORT>" in dev.stderr and "Leave" in dev.stderr
     assert "Traceback" not in dev.stderr
     _assert_nothing_left(home)
+
+
+def test_client_commands_find_the_running_dev_by_themselves(dev_home: Path, tmp_path: Path):
+    """`docpipe dev --keep-running` in one terminal; `submit`, `status` and `worker` in another, with
+    no Temporal variable: they take the run's connection, queues and payload store from dev.json."""
+    home = Home(dev_home)
+    dev = DevProcess(home.root, "dev", "--keep-running")
+    try:
+        dev.wait_for("serving until Ctrl-C")
+        memo = tmp_path / "note.txt"
+        memo.write_text("MEMO\nTo: all staff\nFrom: facilities\nSubject: the lift is fixed\n")
+        cli = [sys.executable, "-m", "docpipe.cli"]
+        env = dev_env(home.root)  # no TEMPORAL_* / DOCPIPE_* but the data dir
+        submit = subprocess.run(
+            [*cli, "submit", str(memo), "--wait", "--json"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert submit.returncode == 0, submit.stderr
+        [result] = json.loads(submit.stdout)
+        assert result["started"] and result["result"]["status"] == "stored", result
+        status = subprocess.run(
+            [*cli, "status", "--json"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        assert json.loads(status.stdout)["counts"]["stored"] == 6  # the samples and the memo
+        # A worker started by hand joins dev's workers on the same queue and deployment.
+        worker = DevProcess(home.root, "worker", "extraction")
+        worker.wait_for("is current")
+        assert "using docpipe dev" in worker.stderr and "task queue docpipe-extraction" in worker.stderr
+        worker.interrupt()
+        assert worker.wait(60) == 0, worker.transcript()
+    finally:
+        dev.interrupt()
+        dev.wait(60)
+    _assert_nothing_left(home)
+
+
+def test_a_client_with_nothing_to_reach_says_what_to_start(dev_home: Path, tmp_path: Path):
+    doc = tmp_path / "a.txt"
+    doc.write_text("hello")
+    env = {**dev_env(dev_home), "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}"}
+    out = subprocess.run(
+        [sys.executable, "-m", "docpipe.cli", "submit", str(doc)],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert out.returncode == 1
+    assert "no Temporal answers at 127.0.0.1" in out.stderr and "docpipe dev --keep-running" in out.stderr
+    assert "tonic" not in out.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
