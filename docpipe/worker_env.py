@@ -22,6 +22,14 @@ from docpipe.plan import PlacementPlan, RolePlacement
 from workers.contract import DEFAULT_QUEUE_PREFIX, Env, Role
 
 V = TypeVar("V")
+# Where docpipe owns the namespace and registers workers.contract.SEARCH_ATTRIBUTES (infra/baseline/
+# temporal.py); an external namespace may not have them, and a run setting an unknown one fails.
+TEMPORAL_MODES_WITH_SEARCH_ATTRIBUTES = ("cloud", "self-hosted")
+
+
+def search_attributes_env(temporal_mode: str) -> dict[str, str]:
+    """What tells a process that starts runs (workers, the bucket starter) to set them."""
+    return {Env.SEARCH_ATTRIBUTES: "true"} if temporal_mode in TEMPORAL_MODES_WITH_SEARCH_ATTRIBUTES else {}
 
 
 def _always(_: Backends) -> bool:
@@ -143,6 +151,7 @@ def worker_env(
         # workflow role's environment, the bucket starter from its own).
         Env.STAGE_TIMEOUTS: json.dumps(plan.stage_timeouts(), sort_keys=True),
     }
+    env.update(search_attributes_env(config.temporal.mode))
     if endpoints.temporal_tls is not None:
         env["TEMPORAL_TLS"] = "true" if endpoints.temporal_tls else "false"
     if endpoints.promote_version is not None:

@@ -69,7 +69,7 @@ def run_submit(args: argparse.Namespace) -> int:
     from workers.connect import NOTHING_ANSWERS_HINT, NoTemporal
 
     try:
-        subs = asyncio.run(_submit(args.paths, settings, args.wait))
+        subs = asyncio.run(_submit(args.paths, settings, args.wait, args.retry_failed))
     except NoTemporal as err:
         print(f"docpipe submit: {err}\n{NOTHING_ANSWERS_HINT}", file=sys.stderr)
         return _exit(1)
@@ -79,34 +79,58 @@ def run_submit(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([s.to_dict() for s in subs], indent=2, default=str))
     else:
-        for s in subs:
-            print(_line(s, args.wait))
+        for path, s in zip(args.paths, subs, strict=True):
+            print(_lines(s, path, args.wait))
     failed = any(s.error or (s.result and s.result.status != "stored") for s in subs)
     # The process used a Temporal client: the same finalisation abort as a worker's can turn a
     # meaningful exit code into 134 (seen in CI on a failed document's `submit --wait`).
     return _exit(1 if failed else 0)
 
 
-async def _submit(paths: list[str], settings: Settings, wait: bool) -> list[Any]:
+async def _submit(paths: list[str], settings: Settings, wait: bool, retry_failed: bool) -> list[Any]:
     from workers.connect import connect
     from workers.submit import submit_paths
 
     client = await connect(settings)
-    return await submit_paths(client, paths, settings, wait)
+    return await submit_paths(client, paths, settings, wait, retry_failed=retry_failed)
 
 
-def _line(s: object, wait: bool) -> str:
-    from workers.submit import Submission
+WIDTH = 80
+
+
+def _lines(s: object, path: str, wait: bool) -> str:
+    """One document's outcome in lines of at most 80 columns (a long reason wraps, indented)."""
+    import textwrap
+
+    from workers.submit import Submission, retry_hint
 
     assert isinstance(s, Submission)
-    head = f"{s.document.filename:<24} {s.document.sha256[:12]}  {'started' if s.started else 'duplicate'}"
+    how = (
+        "started" if s.started else f"duplicate of a {s.existing.lower()} run" if s.existing else "duplicate"
+    )
+    name = s.document.filename
+    room = WIDTH - len(how) - 16  # sha prefix, separators
+    if len(name) > room:  # keep the distinguishing end: "…nts/2026/invoice-0042.pdf"
+        name = "…" + name[-(room - 1) :]
+    head = f"{name}  {s.document.sha256[:12]}  {how}"
+    more: list[str] = []
     if not wait:
-        return f"{head}  {s.workflow_id}"
-    if s.error:
-        return f"{head}  error: {s.error}"
-    r = s.result
-    assert r is not None
-    if r.status != "stored":
-        return f"{head}  failed at {r.failed_stage}: {r.reason}"
-    enrich = f", enrichment {json.dumps(r.enrichment_output, default=str)[:80]}" if r.needs_enrichment else ""
-    return f"{head}  stored: {r.document_type}, {r.element_count} elements{enrich}"
+        more.append(f"workflow {s.workflow_id}")
+    elif s.error:
+        more.append(f"error: {s.error}")
+    else:
+        r = s.result
+        assert r is not None
+        if r.status != "stored":
+            more.append(f"failed at {r.failed_stage}: {r.reason}")
+            more.append(f"retry: {retry_hint(path)}")
+        else:
+            more.append(f"stored: {r.document_type}, {r.element_count} elements")
+            if r.needs_enrichment:
+                more.append(f"enrichment: {json.dumps(r.enrichment_output, default=str)}")
+    body = [
+        line
+        for text in more
+        for line in textwrap.wrap(text, WIDTH - 2, initial_indent="  ", subsequent_indent="    ", max_lines=6)
+    ]
+    return "\n".join([head, *body])

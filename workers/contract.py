@@ -22,6 +22,14 @@ DEFAULT_UPLOAD_PREFIX: Final = "incoming/"
 LAMBDA_HOOK_SECONDS: Final = 2
 
 
+# Search attributes a run carries so a person finds a document in the Temporal UI / CLI
+# (`DocpipeName = "invoice.pdf"`): name → indexed type, registered where docpipe owns the namespace
+# (the dev server, Temporal Cloud, self-hosted) and set only there (`Env.SEARCH_ATTRIBUTES`).
+SEARCH_ATTRIBUTES: Final = {"DocpipeName": "Keyword", "DocpipeType": "Keyword"}
+# The error type a run ends with when its document failed (its row is stored, status failed).
+DOCUMENT_FAILED: Final = "DocumentFailed"
+
+
 def task_queue(role: str, prefix: str = DEFAULT_QUEUE_PREFIX) -> str:
     """Task queue of a role. Placement never changes it, so a target flip is invisible to workflows."""
     return f"{prefix}-{role}"
@@ -87,6 +95,9 @@ class Env:
     # keys under it, and `docpipe submit` uploads there.
     UPLOAD_PREFIX: Final = "DOCPIPE_UPLOAD_PREFIX"
     PAYLOAD_DIR: Final = "DOCPIPE_PAYLOAD_DIR"  # large-payload directory in dev
+    # true where the namespace has docpipe's SEARCH_ATTRIBUTES registered (a run setting an unknown
+    # one is refused at start); elsewhere runs carry the name and type in their memo only.
+    SEARCH_ATTRIBUTES: Final = "DOCPIPE_SEARCH_ATTRIBUTES"
     # Payloads at least this large go to external storage instead of workflow history.
     PAYLOAD_THRESHOLD_BYTES: Final = "DOCPIPE_PAYLOAD_THRESHOLD_BYTES"
     # `docpipe worker` makes its own version current at start: always (default) | if-unset | never.

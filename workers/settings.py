@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     upload_prefix: Annotated[str, _env(Env.UPLOAD_PREFIX)] = DEFAULT_UPLOAD_PREFIX
     payload_dir: Annotated[str | None, _env(Env.PAYLOAD_DIR)] = None
     payload_threshold_bytes: Annotated[int, _env(Env.PAYLOAD_THRESHOLD_BYTES)] = 128 * 1024
+    search_attributes: Annotated[bool, _env(Env.SEARCH_ATTRIBUTES)] = False
     stage_timeouts: Annotated[dict[str, float], _env(Env.STAGE_TIMEOUTS)] = Field(default_factory=dict)
 
     @field_validator("stage_timeouts", mode="before")

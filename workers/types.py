@@ -33,6 +33,8 @@ class PipelineInput:
     queue_prefix: str = DEFAULT_QUEUE_PREFIX
     # Start-to-close seconds per stage, overriding the workflow's defaults (see Env.STAGE_TIMEOUTS).
     stage_timeouts: dict[str, float] = field(default_factory=dict)
+    # The namespace has docpipe's search attributes (workers.contract.SEARCH_ATTRIBUTES).
+    search_attributes: bool = False
 
 
 @dataclass

@@ -1,8 +1,13 @@
 """DocumentPipelineWorkflow: extraction → analysis → (enrichment) → storage, each on its role's queue.
 
 Activities are called by name, so the workflow worker never imports a backend. A bad document, bad
-model output or failed enrichment is non-retryable: the run stores a `failed` row with the reason and
-completes normally. Only a storage fault that outlives its retries fails the run itself.
+model output or failed enrichment is non-retryable: the run stores a `failed` row with the reason,
+then ends Failed with a `DocumentFailed` error that carries the reason and the PipelineResult (so the
+Temporal UI shows it as failed, and `docpipe submit --retry-failed` may start a new run of it). A
+storage fault that outlives its retries fails the run too, with no row.
+
+The run's memo carries the document's name and, after analysis, its type; where the namespace has
+docpipe's search attributes (`PipelineInput.search_attributes`) they carry the same.
 """
 
 from __future__ import annotations
@@ -11,11 +16,11 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, VersioningBehavior
+from temporalio.common import RetryPolicy, SearchAttributeKey, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workers.contract import WORKFLOW_TYPE
+    from workers.contract import DOCUMENT_FAILED, WORKFLOW_TYPE
     from workers.errors import NON_RETRYABLE
     from workers.types import (
         AnalyzeInput,
@@ -50,6 +55,11 @@ _STAGES = {
     "analysis": ("analyze_document", timedelta(minutes=5)),
     "enrichment": ("enrich_document", timedelta(minutes=5)),
 }
+
+
+TYPE_ATTRIBUTE = SearchAttributeKey.for_keyword("DocpipeType")
+# workflow.patched() ids: histories recorded before a change replay without it.
+PATCH_FAIL_AND_LABEL = "fail-failed-documents-and-label-runs"
 
 
 class StageFailed(Exception):
@@ -109,6 +119,10 @@ class DocumentPipelineWorkflow:
         try:
             extract = await self._call("extraction", ExtractInput(doc), ExtractResult, inp)
             analysis = await self._call("analysis", AnalyzeInput(doc, extract.elements), AnalyzeResult, inp)
+            if workflow.patched(PATCH_FAIL_AND_LABEL):
+                workflow.upsert_memo({"type": analysis.document_type})
+                if inp.search_attributes and analysis.document_type:
+                    workflow.upsert_search_attributes([TYPE_ATTRIBUTE.value_set(analysis.document_type)])
             if analysis.needs_enrichment and analysis.enrichment_code:
                 enrichment = await self._call(
                     "enrichment",
@@ -144,7 +158,7 @@ class DocumentPipelineWorkflow:
         )
         self._timings.append(StageTiming("storage", int((workflow.now() - started).total_seconds() * 1000)))
         self._stage = stored.status
-        return PipelineResult(
+        result = PipelineResult(
             sha256=doc.sha256,
             filename=doc.filename,
             status=stored.status,
@@ -157,6 +171,13 @@ class DocumentPipelineWorkflow:
             enrichment_output=enrichment.output if enrichment else None,
             timings=list(self._timings),
         )
+        if failure is not None and workflow.patched(PATCH_FAIL_AND_LABEL):
+            # The row is stored; the run itself ends Failed so the UI, `temporal workflow list` and
+            # the id reuse policy see a failed document as failed.
+            raise ApplicationError(
+                f"{failure.stage}: {failure.reason}", result, type=DOCUMENT_FAILED, non_retryable=True
+            )
+        return result
 
 
 def _extraction_summary(extract: ExtractResult | None) -> dict[str, Any] | None:

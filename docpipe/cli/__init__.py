@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="documents to submit")
     p.add_argument("--wait", action="store_true", help="wait for each result and print it")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="start a new run of a document whose last run failed (same workflow id, one row)",
+    )
     _json(p)
     _connection(p, attach_role="workflow")
     p.set_defaults(handler="workers.cli:run_submit")
@@ -127,9 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", metavar="PATH", help="documents or directories (default samples/)")
     p.add_argument("--keep-running", action="store_true", help="keep serving after the documents are done")
     p.add_argument("--temporal-port", type=int, default=None, metavar="PORT", help="Temporal (default: free)")
-    p.add_argument("--ui-port", type=int, default=None, metavar="PORT", help="Temporal UI (default: free)")
+    p.add_argument(
+        "--ui-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="Temporal UI (default 8233 if free)",
+    )
     p.add_argument("--valkey-port", type=int, default=None, metavar="PORT", help="Valkey (default: free)")
     p.add_argument("--offline", action="store_true", help="offline backends even where keys are set")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="run again the documents whose last run failed (a new run each; still one row per document)",
+    )
     _json(p)
     p.set_defaults(handler="docpipe.cli.dev:run")
 

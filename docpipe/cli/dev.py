@@ -27,7 +27,7 @@ from docpipe.local.home import HOME_ENV, resolve_home
 from docpipe.local.inputs import InputError, collect
 from docpipe.local.progress import DocProgress, follow, mark_skipped
 from docpipe.local.rows import read_rows
-from docpipe.local.services import PortInUse, ServiceError
+from docpipe.local.services import DEFAULT_UI_PORT, PortInUse, ServiceError, preferred_port
 from docpipe.local.stack import LocalStack
 from docpipe.local.state import AlreadyRunning
 from docpipe.local.supervisor import Supervisor, SupervisorError
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         home,
         plan,
         temporal_port=args.temporal_port,
-        ui_port=args.ui_port,
+        ui_port=args.ui_port or preferred_port(DEFAULT_UI_PORT),
         valkey_port=args.valkey_port,
         offline=args.offline,
         on_event=event,
@@ -124,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
             f"  Temporal {stack.temporal.address} (UI {stack.temporal.ui_url}) · PostgreSQL in "
             f"{home.display()}postgres · Valkey {stack.valkey.url}  [{time.monotonic() - t0:.1f} s]"
         )
-        todo = mark_skipped(docs, read_rows(stack.postgres.url, [d.sha256 for d in docs]))
+        todo = mark_skipped(
+            docs, read_rows(stack.postgres.url, [d.sha256 for d in docs]), retry_failed=args.retry_failed
+        )
         if not todo and not args.keep_running:
             # Nothing to run: no workers needed to say so.
             say(f"  all {len(docs)} documents are already in PostgreSQL; no workers started")
@@ -152,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
 
         display = make_display(out)
         try:
-            asyncio.run(_follow(stack, docs, display))
+            asyncio.run(_follow(stack, docs, display, args.retry_failed))
         finally:
             display.close()
         rich = isinstance(display, RichDisplay)
@@ -196,7 +198,9 @@ def run(args: argparse.Namespace) -> int:
     os._exit(code)
 
 
-async def _follow(stack: LocalStack, docs: list[DocProgress], display: PlainDisplay | RichDisplay) -> None:
+async def _follow(
+    stack: LocalStack, docs: list[DocProgress], display: PlainDisplay | RichDisplay, retry_failed: bool
+) -> None:
     client = await stack.client()
     await follow(
         client,
@@ -205,6 +209,7 @@ async def _follow(stack: LocalStack, docs: list[DocProgress], display: PlainDisp
         stack.postgres.url,
         display=display,
         check=lambda: _check_workers(stack.supervisor),
+        retry_failed=retry_failed,
     )
 
 
@@ -221,7 +226,11 @@ def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: floa
         + (f" ({failed_before} more failed in an earlier run)" if failed_before else "")
         + f" · {stored}/{len(docs)} stored · {seconds:.1f} s"
     )
-    say(f"Temporal UI: {stack.ui_url}" + ("" if keep else "  (up while this runs: --keep-running keeps it)"))
+    if failed_now or failed_before:
+        stack_flag = "" if stack.plan.stack == "dev" else f" --stack {stack.plan.stack}"
+        say(f"Retry the failed ones (a new run each, same row): docpipe dev{stack_flag} --retry-failed")
+    if keep:
+        say(f"Temporal UI: {stack.ui_url}")
     say("Counts and failures later: docpipe status")
     return EXIT_OK if stored == len(docs) else EXIT_FAILED_DOCS
 

@@ -98,12 +98,17 @@ class Display(Protocol):
     def note(self, message: str) -> None: ...
 
 
-def mark_skipped(docs: list[DocProgress], rows: dict[str, DocumentRow]) -> list[DocProgress]:
-    """Mark documents that already have a row (stored, or failed with a reason); returns the others."""
+def mark_skipped(
+    docs: list[DocProgress], rows: dict[str, DocumentRow], *, retry_failed: bool = False
+) -> list[DocProgress]:
+    """Mark documents that already have a row (stored, or failed with a reason); returns the others.
+
+    With `retry_failed` a `failed` row is not a reason to skip: the document runs again.
+    """
     todo = []
     for d in docs:
         row = rows.get(d.sha256)
-        if row is not None:
+        if row is not None and not (retry_failed and row.status == "failed"):
             d.outcome, d.row = "skipped", row
         else:
             todo.append(d)
@@ -123,10 +128,11 @@ async def _query_stage(client: Client, doc: DocProgress) -> str | None:
 async def _result(client: Client, doc: DocProgress) -> None:
     from temporalio.client import WorkflowFailureError
 
+    from workers.submit import result_of
     from workers.types import PipelineResult
 
     try:
-        result = await client.get_workflow_handle(doc.workflow_id, result_type=PipelineResult).result()
+        result = await result_of(client.get_workflow_handle(doc.workflow_id, result_type=PipelineResult))
         doc.outcome = "stored" if result.status == "stored" else "failed"
         doc.reason, doc.failed_stage = result.reason, result.failed_stage
         doc.timings = {t.stage: t.milliseconds for t in result.timings}
@@ -147,6 +153,7 @@ async def follow(
     display: Display,
     check: Callable[[], None] = lambda: None,
     poll_seconds: float = 0.25,
+    retry_failed: bool = False,
 ) -> None:
     """Skip documents already stored, start the others, and poll until every one has finished.
 
@@ -155,11 +162,13 @@ async def follow(
     from workers.submit import start_pipeline
 
     existing = await asyncio.to_thread(read_rows, conninfo, [d.sha256 for d in docs])
-    todo = mark_skipped(docs, existing)
+    todo = mark_skipped(docs, existing, retry_failed=retry_failed)
     for d in docs:
         if d.outcome == "skipped":
             display.changed(d)
-    subs = await asyncio.gather(*(start_pipeline(client, d.ref, settings) for d in todo))
+    subs = await asyncio.gather(
+        *(start_pipeline(client, d.ref, settings, retry_failed=retry_failed) for d in todo)
+    )
     for d, sub in zip(todo, subs, strict=True):
         d.resumed = not sub.started
         d.outcome, d.started = "running", time.monotonic()

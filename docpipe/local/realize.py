@@ -162,7 +162,11 @@ def realize(
     for p in plan:
         why = _fallback(p, plan.config, src, offline)
         backends = _local_backends(p, plan.config, why)
-        extra: dict[str, str] = {Env.SHUTDOWN_GRACE_SECONDS: f"{grace_seconds:g}"}
+        # The dev server registers docpipe's search attributes (docpipe.local.services).
+        extra: dict[str, str] = {
+            Env.SHUTDOWN_GRACE_SECONDS: f"{grace_seconds:g}",
+            Env.SEARCH_ATTRIBUTES: "true",
+        }
         # Addresses the user points at (a local Unstructured API, an Ollama elsewhere) win.
         for name in (Env.UNSTRUCTURED_API_URL, Env.OLLAMA_HOST):
             if src.get(name):

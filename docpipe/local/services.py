@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from docpipe.local.wait import WaitTimeout, wait_until
+from workers.contract import SEARCH_ATTRIBUTES
 
 
 class ServiceError(RuntimeError):
@@ -50,6 +51,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
+
+
+DEFAULT_UI_PORT = 8233  # the Temporal CLI's own default
+
+
+def preferred_port(port: int, host: str = "127.0.0.1") -> int:
+    """`port` when nothing holds it (a bookmark to the UI keeps working across runs), else a free one."""
+    try:
+        ensure_port_free("", port, host)
+        return port
+    except PortInUse:
+        return free_port(host)
 
 
 def ensure_port_free(service: str, port: int, host: str = "127.0.0.1") -> None:
@@ -165,6 +178,8 @@ class TemporalDevServer(_Service):
         ]  # fmt: skip
         if self.headless:
             cmd.append("--headless")
+        for name, kind in SEARCH_ATTRIBUTES.items():
+            cmd += ["--search-attribute", f"{name}={kind}"]
         for pragma in self.sqlite_pragmas:
             cmd += ["--sqlite-pragma", pragma]
         with self.log_path.open("ab") as log:

@@ -20,6 +20,7 @@ import pulumi_gcp as gcp
 
 from docpipe.config import SecretName, StackConfig
 from docpipe.plan import PlacementPlan
+from docpipe.worker_env import search_attributes_env
 from infra.baseline.bucket import DocumentBucket, Starter
 from infra.baseline.cache import Cache
 from infra.baseline.database import Database
@@ -181,6 +182,7 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         "TEMPORAL_TLS": "true" if temporal.tls else "false",
         Env.SECRET_REFS: pulumi.Output.json_dumps(baseline.secret_refs(["temporalApiKey"])),
         Env.STAGE_TIMEOUTS: json.dumps(plan.stage_timeouts(), sort_keys=True),
+        **search_attributes_env(config.temporal.mode),
     }
     self_hosted = config.temporal.mode == "self-hosted"
     Starter(

@@ -23,6 +23,7 @@ from docpipe.config import TemporalConfig
 from infra.baseline.database import Database
 from infra.baseline.network import Network
 from infra.common import as_secret, assume_role_policy, child, policy_document, statement, tags
+from workers.contract import SEARCH_ATTRIBUTES
 
 FRONTEND_PORT = 7233
 SELF_HOSTED_IP = "10.40.128.10"  # first private subnet; a fixed ENI keeps the address stable
@@ -117,10 +118,25 @@ class Temporal(pulumi.ComponentResource):
         )
         token = as_secret(key.token)
         address = namespace.endpoints.apply(lambda e: (e.grpc_address if e else None) or "")
+        # Runs carry docpipe's search attributes; a start naming an unregistered one is refused, so
+        # everything that starts runs gets the namespace id only once they exist.
+        attributes = [
+            temporalcloud.NamespaceSearchAttribute(
+                f"{self._name}-attr-{attr.lower()}",
+                namespace_id=namespace.id,
+                name=attr,
+                type=kind.lower(),
+                opts=child(self),
+            )
+            for attr, kind in SEARCH_ATTRIBUTES.items()
+        ]
+        namespace_id = pulumi.Output.all(namespace.id, *(a.id for a in attributes)).apply(
+            lambda ids: str(ids[0])
+        )
         return TemporalEndpoint(
             mode="cloud",
             address=address,
-            namespace=namespace.id,
+            namespace=namespace_id,
             tls=True,
             api_key=token,
             server_role_arn=None,
@@ -238,6 +254,7 @@ class Temporal(pulumi.ComponentResource):
 def _server_user_data(db_host: str, db_secret_arn: str, region: str, namespace: str) -> str:
     """Boot script: Temporal (auto-setup) on Docker, persistence in RDS over TLS."""
     dynamic = json.dumps(WORKER_CONTROLLER_DYNAMIC_CONFIG)
+    attribute_flags = " ".join(f"--name {name} --type {kind}" for name, kind in SEARCH_ATTRIBUTES.items())
     script = f"""#!/bin/bash
 set -euo pipefail
 dnf install -y docker jq
@@ -257,5 +274,12 @@ docker run -d --restart=always --name temporal -p 7233:7233 \\
   -e SQL_TLS_ENABLED=true -e SQL_TLS=true \\
   -e DYNAMIC_CONFIG_FILE_PATH=/etc/temporal/dynamic.yaml -e DEFAULT_NAMESPACE='{namespace}' \\
   {TEMPORAL_SERVER_IMAGE}
+# docpipe's search attributes (a run naming an unregistered one is refused at start); retried while
+# the server and its default namespace come up.
+for attempt in $(seq 1 60); do
+  docker exec temporal sh -c 'temporal operator search-attribute create --address "$(hostname -i):7233" \\
+    --namespace {namespace} {attribute_flags}' && break
+  sleep 5
+done
 """
     return base64.b64encode(script.encode()).decode()

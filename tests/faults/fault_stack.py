@@ -31,7 +31,7 @@ from docpipe.plan import build_plan
 from docpipe.stackfile import load_stack
 from workers.contract import Env, workflow_id
 from workers.documents import describe_file
-from workers.submit import start_pipeline
+from workers.submit import result_of, start_pipeline
 from workers.types import DocumentRef, PipelineResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ async def wait_batch(client: Client, batch: Batch, timeout: float, what: str) ->
     async def one(sha: str) -> None:
         handle = client.get_workflow_handle(workflow_id(sha), result_type=PipelineResult)
         try:
-            batch.results[sha] = await handle.result()
+            batch.results[sha] = await result_of(handle)  # a failed document's run ends Failed
         except Exception as err:  # a failed run (not a failed document) is a finding: keep it
             batch.errors[sha] = f"{type(err).__name__}: {getattr(err, 'cause', None) or err}"
 

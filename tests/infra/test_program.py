@@ -10,7 +10,7 @@ import pytest
 
 from infra.offline import OfflineResult, Registered, plain_strings, unwrap
 from infra.placements import PLACEMENTS, placement_for
-from workers.contract import ROLES, Env
+from workers.contract import ROLES, SEARCH_ATTRIBUTES, Env
 
 STACKS = ("dev", "prod")
 
@@ -224,6 +224,24 @@ def test_self_hosted_temporal_trusts_the_server_role(run: Callable[..., OfflineR
 
     script = base64.b64decode(template["userData"]).decode()
     assert "workercontroller.enabled" in script and "postgres12" in script
+    assert all(f"--name {name} --type {kind}" in script for name, kind in SEARCH_ATTRIBUTES.items())
+
+
+def test_temporal_cloud_namespace_registers_the_search_attributes_runs_carry(prod: OfflineResult) -> None:
+    registered = {
+        unwrap(r.inputs)["name"]: unwrap(r.inputs)["type"]
+        for r in prod.of_type("temporalcloud:index/namespaceSearchAttribute:NamespaceSearchAttribute")
+    }
+    assert registered == {name: kind.lower() for name, kind in SEARCH_ATTRIBUTES.items()}
+    # Every role's workers and the starter are told to set them.
+    starter = prod.named("starter-function").inputs["environment"]["variables"]
+    assert starter[Env.SEARCH_ATTRIBUTES] == "true"
+
+
+def test_an_external_namespace_gets_no_search_attributes(run: Callable[..., OfflineResult]) -> None:
+    result = run("prod", ["temporal.mode=external", "temporal.address=temporal.example.com:7233"])
+    starter = result.named("starter-function").inputs["environment"]["variables"]
+    assert Env.SEARCH_ATTRIBUTES not in starter
 
 
 def test_ec2_placement(run: Callable[..., OfflineResult]) -> None:

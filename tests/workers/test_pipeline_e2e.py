@@ -4,6 +4,7 @@ plus a broken document that ends as a recorded failure."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -20,12 +21,28 @@ pytestmark = pytest.mark.services
 SAMPLES = ["invoice.pdf", "contract.docx", "report.md", "page.html", "memo.txt"]
 
 
-def _submit(env: dict[str, str], paths: list[Path]) -> list[dict]:
+async def _runs(address: str, query: str, expected: int = 2) -> list[tuple[str, dict]]:
+    """(status, memo) of the runs `query` finds, once visibility lists `expected` closed ones (≤ 60 s)."""
+    from temporalio.client import Client
+
+    client = await Client.connect(address)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while True:
+        out = []
+        async for wf in client.list_workflows(f"{query} AND ExecutionStatus != 'Running'"):
+            out.append((wf.status.name if wf.status else "?", await wf.memo()))
+        if len(out) >= expected or loop.time() > deadline:
+            return out
+        await asyncio.sleep(0.2)
+
+
+def _submit(env: dict[str, str], paths: list[Path], expect: int = 0) -> list[dict]:
     proc = subprocess.run(
         [sys.executable, "-m", "docpipe.cli", "submit", *map(str, paths), "--wait", "--json"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.returncode == expect, proc.stdout + proc.stderr
     return json.loads(proc.stdout)
 
 
@@ -37,6 +54,7 @@ def test_samples_end_to_end(temporal_server, database_url, valkey, samples_dir: 
         work_dir,
         DOCPIPE_VALKEY_URL=valkey.url,
         DOCPIPE_PAYLOAD_THRESHOLD_BYTES="2048",
+        DOCPIPE_SEARCH_ATTRIBUTES="true",  # the dev server registers them (docpipe.local.services)
     )
     paths = [samples_dir / name for name in SAMPLES]
     broken = work_dir / "broken.pdf"
@@ -48,6 +66,15 @@ def test_samples_end_to_end(temporal_server, database_url, valkey, samples_dir: 
             [sys.executable, "-m", "docpipe.cli", "submit", str(broken), "--wait"],
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
         )  # fmt: skip
+        # The failure names the command that retries it; a plain resubmission starts nothing.
+        retry_line = next(line.strip() for line in bad.stdout.splitlines() if "retry:" in line)
+        plain = _submit(env, [broken], expect=1)
+        retried = subprocess.run(
+            [sys.executable, "-m", "docpipe.cli", *retry_line.removeprefix("retry: docpipe ").split(),
+             "--wait", "--json"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        runs = asyncio.run(_runs(temporal_server.address, 'DocpipeName = "broken.pdf"'))
 
     assert [s["started"] for s in first] == [True] * 5
     assert [s["started"] for s in again] == [False] * 5, "a duplicate submission starts nothing"
@@ -71,6 +98,14 @@ def test_samples_end_to_end(temporal_server, database_url, valkey, samples_dir: 
     # A bad document ends as a recorded failure with a reason a person can act on.
     assert bad.returncode == 1
     assert "failed at extraction: broken.pdf: not a readable PDF" in bad.stdout
+    assert all(len(line) <= 80 for line in bad.stdout.splitlines()), bad.stdout
+    assert [(s["started"], s["existing"], s["result"]["status"]) for s in plain] == [
+        (False, "FAILED", "failed")
+    ]
+    [again_bad] = json.loads(retried.stdout)
+    assert retried.returncode == 1 and again_bad["started"], retried.stderr
+    # Both runs are found by name in Temporal, each ended Failed, and carry the name in their memo.
+    assert [(status, memo["name"]) for status, memo in runs] == [("FAILED", "broken.pdf")] * 2
     status = read_status(database_url)
     assert status.counts == {"stored": 5, "failed": 1}
     assert status.failures[0].failed_stage == "extraction"
