@@ -62,6 +62,12 @@ def _connection(parser: argparse.ArgumentParser, attach_role: str | None) -> Non
     )
     g.add_argument("--address", metavar="HOST:PORT", help="the Temporal frontend (TEMPORAL_ADDRESS)")
     g.add_argument("--profile", metavar="NAME", help="a temporal.toml profile (TEMPORAL_PROFILE)")
+    g.add_argument(
+        "--stack",
+        dest="dev_stack",
+        metavar="STACK",
+        help="which running `docpipe dev` (default: the only one running; its data is .docpipe/STACK/)",
+    )
     parser.set_defaults(attach_role=attach_role)
 
 
@@ -207,10 +213,13 @@ def _attach(args: argparse.Namespace) -> None:
     """Give a client command the connection it was told, or the running `docpipe dev`'s."""
     import sys
 
-    from docpipe.local.attach import apply, attach
+    from docpipe.local.attach import AttachError, apply, attach
 
     role = args.role if args.attach_role == "<role>" else args.attach_role
-    found = attach(role, address=args.address, profile=args.profile)
+    try:
+        found = attach(role, address=args.address, profile=args.profile, stack=args.dev_stack)
+    except AttachError as err:
+        raise SystemExit(f"docpipe {args.command}: {err}") from None
     apply(found)
     if found.source and not getattr(args, "json", False):
         print(found.source, file=sys.stderr)

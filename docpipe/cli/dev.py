@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         print("docpipe dev: no documents to submit", file=sys.stderr)
         return EXIT_SETUP
     plan = build_plan(config)
-    home = resolve_home(root)
+    home = resolve_home(args.stack, root)
 
     def say(text: str) -> None:
         print(text, file=out, flush=True)

@@ -31,7 +31,7 @@ def render(data: dict[str, Any]) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print counts by state and the failures; exit 0 (even with failures: they are data, not errors)."""
     try:
-        data = collect()
+        data = collect(args.dev_stack)
     except Exception as err:
         print(f"docpipe status: could not read PostgreSQL: {type(err).__name__}: {err}", file=sys.stderr)
         return 2

@@ -14,6 +14,11 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docpipe.local.home import Home
+    from docpipe.local.state import DevState
 
 # What names a Temporal connection for temporalio's envconfig (and the `temporal` CLI).
 CONNECTION_VARS = ("TEMPORAL_ADDRESS", "TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
@@ -31,11 +36,32 @@ def explicit_connection(env: Mapping[str, str]) -> bool:
     return any(env.get(name) for name in CONNECTION_VARS)
 
 
+class AttachError(ValueError):
+    """Several `docpipe dev` runs could be meant; the message names them and the flag to choose."""
+
+
+def running_dev(stack: str | None = None) -> tuple[Home, DevState] | None:
+    """The live `docpipe dev` of this checkout: of `stack` when given, else the only one running."""
+    from docpipe.local.home import resolve_home, stack_homes
+    from docpipe.local.state import read_state
+
+    if stack is not None:
+        home = resolve_home(stack)
+        state = read_state(home)
+        return (home, state) if state is not None else None
+    live = [(h, s) for h in stack_homes().values() if (s := read_state(h)) is not None]
+    if len(live) > 1:
+        names = ", ".join(f"{s.stack} (pid {s.pid})" for _, s in live)
+        raise AttachError(f"several docpipe dev runs: {names}; name one with --stack")
+    return live[0] if live else None
+
+
 def attach(
     role: str,
     *,
     address: str | None = None,
     profile: str | None = None,
+    stack: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> Attachment:
     """The environment a client command for `role` runs with (`workflow` for submit).
@@ -48,13 +74,10 @@ def attach(
     flags = {k: v for k, v in (("TEMPORAL_ADDRESS", address), ("TEMPORAL_PROFILE", profile)) if v}
     if flags or explicit_connection(src):
         return Attachment(flags, None)
-    from docpipe.local.home import resolve_home
-    from docpipe.local.state import read_state
-
-    home = resolve_home()
-    state = read_state(home)
-    if state is None or not state.role_envs:
+    found = running_dev(stack)
+    if found is None or not found[1].role_envs:
         return Attachment({}, None)
+    home, state = found
     lent = state.role_envs.get(role) or state.role_envs.get("workflow") or {}
     return Attachment(
         dict(lent), f"using docpipe dev (pid {state.pid}, stack {state.stack}) on {home.display()}"

@@ -41,8 +41,9 @@ def _count_running() -> int | None:
         return None
 
 
-def collect() -> dict[str, Any]:
-    """The report as a dict (the --json output)."""
+def collect(stack: str | None = None) -> dict[str, Any]:
+    """The report as a dict (the --json output): of `stack`'s data dir, else of the running
+    `docpipe dev`'s, else of the dev stack's."""
     from docpipe.local.attach import explicit_connection
     from workers.storage.status import read_status
 
@@ -54,11 +55,13 @@ def collect() -> dict[str, Any]:
         if explicit_connection(os.environ):
             in_flight = _count_running()
     else:
-        from docpipe.local.home import resolve_home
+        from docpipe.local.attach import running_dev
+        from docpipe.local.home import DEFAULT_STACK, resolve_home
         from docpipe.local.services import Postgres
         from docpipe.local.state import prune_pg_handles, read_state
 
-        home = resolve_home()
+        found = running_dev(stack)
+        home = found[0] if found else resolve_home(stack or DEFAULT_STACK)
         if not (home.postgres_dir / "PG_VERSION").exists():
             return {
                 "source": f"{home.display()} (no data yet: run `docpipe dev`)",

@@ -195,3 +195,26 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_failed_document_is_retried_by_the_flag_its_failure_names(dev_home: Path, tmp_path: Path):
+    home = Home(dev_home)
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4 this is not really a PDF")
+    first = run_dev(home.root, str(broken))
+    assert first.proc.returncode == 1, first.transcript()
+    hint = next(line for line in first.stdout.splitlines() if "--retry-failed" in line)
+    flag = hint.split("docpipe dev", 1)[1].split()
+    assert flag == ["--retry-failed"], hint
+
+    again = run_dev(home.root, str(broken))  # without the flag: skipped, and told how to retry
+    assert "skipped: failed earlier" in again.stdout and "--retry-failed" in again.stdout, again.transcript()
+    assert _rows(home)["broken.pdf"][1] == 1
+
+    retried = run_dev(home.root, str(broken), *flag)
+    assert retried.proc.returncode == 1 and "failed at extraction" in retried.stdout, retried.transcript()
+    status, writes, _ = _rows(home)["broken.pdf"]
+    assert (status, writes) == ("failed", 2)  # a new run, the same row
+    statuses = asyncio.run(_workflow_statuses(home))
+    assert list(statuses.values()) == ["FAILED"]  # the latest run of the one workflow id
+    _assert_nothing_left(home)
