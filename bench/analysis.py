@@ -1,0 +1,95 @@
+"""Benchmark: the offline analysis (local extraction + heuristic analysis + its enrichment program)
+on the labelled set in tests/data/labelled (made by its generate.py).
+
+Prints the type accuracy on the whole set and on the held-out half (documents not looked at while
+tuning the heuristics), the confusion matrix, and the totals check: for every document that states
+money figures, whether enrichment summed only the amount column, found the stated subtotal/total
+and called the check right (verified / mismatch / unchecked); for the others, that it reported no
+amounts.
+
+    .venv/bin/python bench/analysis.py [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _evaluate_module():  # type: ignore[no-untyped-def]
+    path = ROOT / "tests" / "data" / "labelled" / "evaluate.py"
+    spec = importlib.util.spec_from_file_location("labelled_evaluate", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+    ev = _evaluate_module()
+    started = time.perf_counter()
+    outcomes = [ev.run(entry) for entry in ev.manifest()]
+    seconds = time.perf_counter() - started
+    heldout = [o for o in outcomes if o.split == "heldout"]
+    tune = [o for o in outcomes if o.split == "tune"]
+    with_totals = [o for o in outcomes if o.totals]
+    totals_ok = [o for o in with_totals if not o.totals_problems()]
+    without = [o for o in outcomes if not o.totals]
+    without_ok = [o for o in without if not o.totals_problems()]
+    labels, matrix = ev.confusion(outcomes)
+    figures = {
+        "documents": len(outcomes),
+        "accuracy": round(ev.accuracy(outcomes), 4),
+        "accuracyTune": round(ev.accuracy(tune), 4),
+        "accuracyHeldout": round(ev.accuracy(heldout), 4),
+        "heldoutDocuments": len(heldout),
+        "totalsRight": len(totals_ok),
+        "totalsDocuments": len(with_totals),
+        "noAmountsRight": len(without_ok),
+        "noAmountsDocuments": len(without),
+        "misclassified": [f"{o.file}: {o.expected} → {o.predicted}" for o in outcomes if not o.correct],
+        "totalsProblems": {o.file: o.totals_problems() for o in outcomes if o.totals_problems()},
+        "secondsPerDocument": round(seconds / len(outcomes), 4),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return
+    print(f"labelled set: {len(outcomes)} documents ({len(heldout)} held out)")
+    print(f"type accuracy: all {figures['accuracy']:.1%}, tune {figures['accuracyTune']:.1%}, "
+          f"held-out {figures['accuracyHeldout']:.1%}")  # fmt: skip
+    print()
+    short = {label: label[:8] for label in labels}
+    print("confusion (rows: expected, columns: predicted)")
+    print(" " * 15 + "".join(f"{short[label]:>9}" for label in labels))
+    for expected in labels:
+        cells = "".join(f"{matrix[(expected, p)] or '.':>9}" for p in labels)
+        print(f"{expected:<15}{cells}")
+    print()
+    print(f"totals check: {len(totals_ok)}/{len(with_totals)} documents with money figures right, "
+          f"{len(without_ok)}/{len(without)} without them report none")  # fmt: skip
+    for o in with_totals:
+        result = o.enrichment if isinstance(o.enrichment, dict) else {}
+        verdict = "ok " if not o.totals_problems() else "BAD"
+        print(f"  {verdict} {o.file:<26} {str(result.get('check', 'no enrichment'))[:46]}")
+    for name, problems in figures["totalsProblems"].items():
+        print(f"  problem {name}: {'; '.join(problems)}"[:80])
+    if figures["misclassified"]:
+        print("misclassified:")
+        for line in figures["misclassified"]:
+            print(f"  {line}")
+    print(f"{figures['secondsPerDocument'] * 1000:.1f} ms per document (extraction + analysis + enrichment)")
+
+
+if __name__ == "__main__":
+    main()
