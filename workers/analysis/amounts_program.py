@@ -38,17 +38,25 @@ _NUMBER = re.compile(r"^\(?[-+]?\s?[$€£¥]?\s?\d[\d,]*(\.\d+)?\)?(\s?[A-Z]{3}
 _LABELS = (
     r"(?P<subtotal>sub-?\s?total)"
     r"|(?P<tax>sales\s+tax|vat|gst|tax)"
+    r"|(?P<discount>discount|rebate|credit)"
+    r"|(?P<shipping>shipping|delivery|freight|postage|carriage|handling)"
     r"|(?P<total>grand\s+total|total\s+amount\s+due|total\s+due|total\s+payable|order\s+total|"
     r"invoice\s+total|balance\s+due|amount\s+due|total)"
 )
+_KINDS = ("subtotal", "tax", "discount", "shipping", "total")
+# Adjustments (discount, shipping) are words prose uses too ("Delivery date: 20 November"): they
+# count only with a money figure (two decimals).
+_ADJUSTMENTS = ("discount", "shipping")
 # A label, a few words (a rate such as "(20%)" allowed), then the figure: the figure is the first
 # number not followed by "%", so "VAT 20%: 199.08" states 199.08.
 _STATED = re.compile(
     rf"\b(?:{_LABELS})\b[^\d\n:.]{{0,20}}(?:\(?\d+(?:\.\d+)?\s?%\)?[^\d\n:]{{0,12}})?:?\s*"
-    r"(?:[A-Z]{3}\s?)?[$€£¥]?\s?(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d%]|\s%|,\d)",
+    r"(?:[A-Z]{3}\s?)?[-−]?\s?[$€£¥]?\s?(?P<value>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?![\d%]|\s%|,\d)",
     re.IGNORECASE,
 )
-_ROW_LABEL = re.compile(rf"^\s*(?:{_LABELS})\b", re.IGNORECASE)
+# A table row that states a figure instead of listing an item: its first cell is only a label
+# ("Subtotal", "VAT 20%", "Total:"), not an item that starts with one ("Delivery and set-up").
+_ROW_LABEL = re.compile(rf"^\s*(?:{_LABELS})\s*(\(?\d+(\.\d+)?\s?%\)?)?\s*:?\s*$", re.IGNORECASE)
 
 
 def number(cell: str) -> float | None:
@@ -117,18 +125,25 @@ def check_amounts(elements: list[dict]) -> dict:
     items_total: float | None = None
     line_rows = line_bad = 0
     tables = [e for e in elements if e.get("type") == "Table"]
+    previous_header: list[str] | None = None
     for table in tables:
         rows = table_rows(table)
+        if not rows:
+            continue
+        header = rows[0]
+        # A table that starts with figures where the one before had its header is that table
+        # continued (a page break): it keeps the earlier header.
+        first = [number(c) for c in header]
+        if previous_header and len(header) == len(previous_header) and sum(v is not None for v in first) >= 1:
+            header, rows = previous_header, [previous_header, *rows]
         if len(rows) < 2:
             continue
-        header, body = rows[0], []
+        previous_header = header
+        body, label_rows = [], []
         for row in rows[1:]:
-            label = next((c for c in row if c), "")
-            found = _ROW_LABEL.match(label)
-            figures = [number(c) for c in row[1:]]
-            if found and any(v is not None for v in figures):
-                kind = next(k for k in ("subtotal", "tax", "total") if found.group(k))
-                stated[kind] = [v for v in figures if v is not None][-1]
+            found = _ROW_LABEL.match(next((c for c in row if c), ""))
+            if found and any(number(c) is not None for c in row[1:]):
+                label_rows.append((next(k for k in _KINDS if found.group(k)), row))
             else:
                 body.append(row)
         width = max(len(r) for r in [header, *body])
@@ -143,6 +158,10 @@ def check_amounts(elements: list[dict]) -> dict:
             elif any(v is not None for v in values):
                 skipped[name] = kind.removeprefix("skipped:")
         amounts = [i for i, k in kinds.items() if k == "amount"]
+        for kind, row in label_rows:  # the figure in the (last) amount column, else the last one
+            figures = [number(c) for c in row[1:]]
+            at = number(row[amounts[-1]]) if amounts and amounts[-1] < len(row) else None
+            stated[kind] = at if at is not None else [v for v in figures if v is not None][-1]
         if len(amounts) == 1:  # the line items' amounts: one amount column, no ambiguity
             col = amounts[0]
             items_total = round(
@@ -160,8 +179,11 @@ def check_amounts(elements: list[dict]) -> dict:
         if element.get("type") == "Table":
             continue
         for found in _STATED.finditer(str(element.get("text", ""))):
-            kind = next(k for k in ("subtotal", "tax", "total") if found.group(k))
-            stated.setdefault(kind, float(found.group("value").replace(",", "")))
+            kind = next(k for k in _KINDS if found.group(k))
+            value = found.group("value")
+            if kind in _ADJUSTMENTS and not re.search(r"\.\d\d$", value):
+                continue
+            stated.setdefault(kind, float(value.replace(",", "")))
 
     if not column_totals and not stated:
         return {"status": "no amounts found", "check": "no amounts found", "tables": len(tables),
@@ -177,23 +199,32 @@ def check_amounts(elements: list[dict]) -> dict:
         )
     total_match = None
     base = subtotal if subtotal is not None else items_total
+    discount, shipping = abs(stated.get("discount", 0.0)), stated.get("shipping", 0.0)
     if total is not None and base is not None:
-        total_match = _close(base + tax, total)
-        what = ("subtotal" if subtotal is not None else "items") + (" + tax" if tax else "")
+        expected = base - discount + shipping + tax
+        total_match = _close(expected, total)
+        what = ("subtotal" if subtotal is not None else "items") + "".join(
+            f" {sign} {name}" for sign, name, v in (("−", "discount", discount), ("+", "shipping", shipping),
+                                                     ("+", "tax", tax)) if v
+        )  # fmt: skip
         checks.append(
-            (total_match, f"{what} {fmt(base + tax)} {'=' if total_match else '≠'} total {fmt(total)}")
+            (total_match, f"{what} {fmt(expected)} {'=' if total_match else '≠'} total {fmt(total)}")
         )
+    # The sum is verified only against a figure the document states; line arithmetic alone checks
+    # the lines, not that the sum is the document's total.
+    against_stated = bool(checks)
     if line_rows:
         checks.append((line_bad == 0, f"{line_rows - line_bad}/{line_rows} lines qty × unit = amount"))
-    if not checks:
-        status = "unchecked"
-        summed = ", ".join(f"{k} {fmt(v)}" for k, v in column_totals.items()) or "stated " + ", ".join(
-            f"{k} {fmt(v)}" for k, v in stated.items()
-        )
-        check = f"{summed}; nothing stated to check against"
+    summed = ", ".join(f"{k} {fmt(v)}" for k, v in column_totals.items()) or "stated " + ", ".join(
+        f"{k} {fmt(v)}" for k, v in stated.items()
+    )
+    if not all(ok for ok, _ in checks):
+        status, check = "mismatch", "; ".join(text for _, text in checks)
+    elif against_stated:
+        status, check = "verified", "; ".join(text for _, text in checks)
     else:
-        status = "verified" if all(ok for ok, _ in checks) else "mismatch"
-        check = "; ".join(text for _, text in checks)
+        status = "unchecked"
+        check = "; ".join([summed, *(text for _, text in checks), "nothing stated to check against"])
     return {
         "status": status,
         "check": check,

@@ -22,14 +22,17 @@ _HEADING: dict[DocumentType, str] = {
     "purchase_order": r"\bpurchase\s+order\b",
     "contract": r"\b(agreement|contract|lease|licen[cs]e|statement of work|terms and conditions|addendum)\b",
     "memo": r"\b(memo|memorandum|staff notice|notice to staff)\b",
-    "report": r"\b(report|review|results|analysis|survey|assessment|audit|study)\b",
-    "ticket": r"\b(ticket|case|issue|bug)\s*#?\s*\d+|\bticket\b",
+    "report": r"\b((?<!bug )report|review|results|analysis|survey|assessment|audit|study)\b"
+    r"|\b(monthly|weekly|quarterly|annual|operations|performance|progress|status)\s+(update|overview|summary)\b",
+    "ticket": r"\b(ticket|case|issue|bug)\s*#?\s*\d+|\b(support|request|incident)\s*#\s*\d+|\bticket\b"
+    r"|\bbug report\b|\b(feature|support|service) request\b",
 }
 _HEADING_WEIGHT = 6.0
 _CUES: dict[DocumentType, list[_Cue]] = {
     "invoice": [
-        (r"\binvoice\s*(number|no\.?|#|date)", 3), (r"\bbill(ed)?\s+to\b", 2),
-        (r"\b(amount|balance|total)\s+(due|payable)\b", 2), (r"\b(remit|pay by|payment terms|due date)\b", 1),
+        (r"\binvoice\s*(number|no\.?|#|date|[A-Z]*-?\d)", 3), (r"\bbill(ed)?\s+to\b", 2),
+        (r"\b(amount|balance|total)\s+(due|payable)\b", 2),
+        (r"\b(remit|pay by|payable|payment terms|due date)\b", 1),
         (r"\bsub-?\s?total\b", 1), (r"\b(vat|sales tax|gst)\b", 1), (r"\binvoice\b", 1),
     ],
     "purchase_order": [
@@ -48,6 +51,8 @@ _CUES: dict[DocumentType, list[_Cue]] = {
         (r"\bticket\b", 2), (r"\bstatus:\s*(open|pending|closed|resolved|new|on hold|in progress)\b", 3),
         (r"\bpriority:", 3), (r"\b(requester|reporter|assignee|assigned to)\b", 2),
         (r"\bsteps to reproduce\b", 3), (r"\b(agent|customer|support)\s+(reply|response|comment)\b", 2),
+        (r"\b(case|ticket|request) status\b", 3), (r"\breply above this line\b", 3),
+        (r"\b(reproduce|workaround|roll back)\b", 1), (r"\b(expected|actual) (behaviou?r|result)\b", 2),
         (r"\b(error|bug|crash(es|ed)?|not working|does not work|nothing happens)\b", 1),
         (r"\bescalat", 1), (r"^\s*tags:", 1),
     ],
@@ -59,7 +64,7 @@ _CUES: dict[DocumentType, list[_Cue]] = {
         (r"\bexecutive summary\b", 3), (r"\bsummary\b", 1), (r"\b(findings|recommend(ation)?s?)\b", 2),
         (r"\bmethodolog(y|ies)\b", 2), (r"\b(analysis|results)\b", 1), (r"\bprepared (by|for)\b", 2),
         (r"\b(quarter(ly)?|q[1-4]|year[- ]on[- ]year|compared with)\b", 1), (r"\breport\b", 2),
-        (r"\bnext steps\b", 1),
+        (r"\bnext steps\b", 1), (r"\b(key metrics|kpis?|highlights|risks)\b", 1),
     ],
     "letter": [
         (r"^\s*dear\s+\w+", 4), (r"\b(yours (sincerely|faithfully|truly)|kind regards|best regards)\b", 4),

@@ -69,7 +69,9 @@ def unwrap_lines(text: str) -> str:
     out: list[str] = []
     for line in lines:
         wrapped = out and out[-1] and line.strip() and len(out[-1].splitlines()[-1]) >= 0.8 * width > 40
-        if wrapped and len(_COLUMN_GAP.split(line.strip())) < 3:  # a table row never continues prose
+        # A table row never continues a line nor is continued: its width is its columns', not wrapping.
+        row_here = len(_COLUMN_GAP.split(line.strip())) >= 3
+        if wrapped and not row_here and len(_COLUMN_GAP.split(out[-1].splitlines()[-1].strip())) < 3:
             out[-1] += "\n" + line
         else:
             out.append(line)

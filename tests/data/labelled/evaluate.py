@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 class Outcome:
     file: str
     split: str
+    batch: str
     expected: str
     predicted: str
     enrichment: Any  # the program's `result`, None when analysis asked for none
@@ -54,7 +55,13 @@ def run(entry: dict[str, Any]) -> Outcome:
         exec(compile(analysis.enrichment_code, "<enrichment>", "exec"), namespace)
         result = namespace.get("result")
     return Outcome(
-        entry["file"], entry["split"], entry["type"], analysis.document_type, result, entry.get("totals", {})
+        file=entry["file"],
+        split=entry["split"],
+        batch=entry["batch"],
+        expected=entry["type"],
+        predicted=analysis.document_type,
+        enrichment=result,
+        totals=entry.get("totals", {}),
     )
 
 

@@ -47,6 +47,10 @@ class Doc:
     blocks: list[Block]
     totals: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    split: str = ""  # "" alternates by type; "heldout" for the documents written after the rules
+    # templates; extra-1, extra-2: written after the rules, measured, then the rules fixed once for
+    # what they showed; blind: written last and never tuned on.
+    batch: str = "templates"
 
 
 def money(value: float) -> str:
@@ -608,6 +612,778 @@ def letter(name: str, variant: int) -> Doc:
     return Doc(name, "letter", blocks)
 
 
+# --- written after the rules were tuned, in layouts the templates do not use (7/8 right, totals 1/4),
+# then tuned on once ----------------------------------------------------------------------------------
+
+
+def extra_documents_1() -> list[tuple[Doc, str]]:
+    out: list[tuple[Doc, str]] = []
+    # An invoice that never says "invoice" in its heading; a discount and delivery between the
+    # subtotal and the total.
+    items = _items(5, ["Wedding cake, 3 tiers", "Cupcakes (box of 12)", "Delivery and set-up", "Cake stand hire",
+                       "Tasting session"], (1, 4), (30, 420))  # fmt: skip
+    subtotal = round(sum(i[3] for i in items), 2)
+    discount, delivery = 50.0, 35.0
+    total = round(subtotal - discount + delivery, 2)
+    out.append(
+        (
+            Doc(
+                "extra1-cake-bill.md",
+                "invoice",
+                [
+                    ("title", "Harbor Lane Bakery: celebration order, services rendered"),
+                    (
+                        "lines",
+                        ["Invoice no: HLB-C-0093", "Customer: Mina Haddad", "Event date: 6 December 2026"],
+                    ),
+                    (
+                        "table",
+                        [["Description", "Qty", "Price", "Line total"]]
+                        + [[d, str(q), money(p), money(a)] for d, q, p, a in items],
+                    ),
+                    (
+                        "lines",
+                        [
+                            f"Subtotal: {money(subtotal)} GBP",
+                            f"Discount: -{money(discount)} GBP",
+                            f"Delivery: {money(delivery)} GBP",
+                            f"Total payable: {money(total)} GBP",
+                        ],
+                    ),
+                    ("p", "Kindly settle by bank transfer before the event. We are not VAT registered."),
+                ],
+                {"items": subtotal, "subtotal": subtotal, "total": total, "check": "match"},
+                split="heldout",
+                batch="extra-1",
+            ),
+            "md",
+        )
+    )
+    # A two-page PDF invoice whose table continues on page 2 with its header repeated.
+    items = _items(
+        70,
+        ["Bread rolls (dozen)", "Sourdough loaves", "Croissants", "Baguettes", "Rye loaves"],
+        (2, 30),
+        (1.5, 9),
+    )
+    subtotal = round(sum(i[3] for i in items), 2)
+    vat = round(subtotal * 0.05, 2)
+    rows = [[d, str(q), money(p), money(a)] for d, q, p, a in items]
+    header = ["Product", "Qty", "Unit price", "Amount"]
+    out.append(
+        (
+            Doc(
+                "extra1-wholesale-invoice.pdf",
+                "invoice",
+                [
+                    ("title", "Invoice"),
+                    (
+                        "lines",
+                        [
+                            "Invoice number: W-2026-1187",
+                            "Bill to: Quayside Cafe Group",
+                            "Period: October 2026",
+                        ],
+                    ),
+                    ("table", [header, *rows[:40]]),
+                    ("lines", ["(continued overleaf)"]),
+                    ("table", [header, *rows[40:]]),
+                    (
+                        "lines",
+                        [
+                            f"Subtotal: {money(subtotal)}",
+                            f"VAT (5%): {money(vat)}",
+                            f"Amount due: {money(subtotal + vat)}",
+                        ],
+                    ),
+                ],
+                {
+                    "items": subtotal,
+                    "subtotal": subtotal,
+                    "total": round(subtotal + vat, 2),
+                    "check": "match",
+                },
+                split="heldout",
+                batch="extra-1",
+            ),
+            "pdf",
+        )
+    )
+    # A memo that never calls itself one.
+    out.append(
+        (
+            Doc(
+                "extra1-notice.docx",
+                "memo",
+                [
+                    (
+                        "lines",
+                        [
+                            "To: Drivers and dispatch",
+                            "From: Lars Eriksen",
+                            "Date: 2 December 2026",
+                            "Subject: Winter tyres",
+                        ],
+                    ),
+                    (
+                        "p",
+                        "All vans must have winter tyres fitted before 15 December. Book a slot with the garage on the "
+                        "shared calendar and keep the receipt for the fleet file.",
+                    ),
+                    ("p", "Thanks, Lars"),
+                ],
+                split="heldout",
+                batch="extra-1",
+            ),
+            "docx",
+        )
+    )
+    # A support request as an email thread.
+    out.append(
+        (
+            Doc(
+                "extra1-support-email.txt",
+                "ticket",
+                [
+                    (
+                        "lines",
+                        [
+                            "Subject: Re: [Support #4411] Labels print blank",
+                            "From: help@copperleaf.example",
+                            "To: Grace Okafor",
+                        ],
+                    ),
+                    (
+                        "p",
+                        "Hello Grace, we could reproduce the blank labels on driver version 3.2. A fix is in testing; "
+                        "until then please roll back to driver 3.1. We will update this case when the fix ships.",
+                    ),
+                    (
+                        "p",
+                        "> On 1 Dec, Grace Okafor wrote: since Monday every label prints blank. We restarted the printer "
+                        "and the PC but the problem is still there.",
+                    ),
+                    (
+                        "lines",
+                        ["Case status: waiting on customer", "Reply above this line to add a comment."],
+                    ),
+                ],
+                split="heldout",
+                batch="extra-1",
+            ),
+            "txt",
+        )
+    )
+    # A purchase order headed as an order request.
+    items = _items(
+        3, ["Flour, strong white, 16 kg", "Rye flour, 25 kg", "Fresh yeast, 1 kg"], (5, 40), (3, 30)
+    )
+    total = round(sum(i[3] for i in items), 2)
+    out.append(
+        (
+            Doc(
+                "extra1-order-request.docx",
+                "purchase_order",
+                [
+                    ("title", "Order request"),
+                    (
+                        "lines",
+                        [
+                            "Purchase order no. 5512",
+                            "Vendor: Mill Lane Flour Co",
+                            "Deliver to: central kitchen, Dock Road",
+                        ],
+                    ),
+                    (
+                        "table",
+                        [["Item", "Quantity", "Unit cost", "Total cost"]]
+                        + [[d, str(q), money(p), money(a)] for d, q, p, a in items],
+                    ),
+                    ("lines", [f"Total: {money(total)}"]),
+                    ("p", "Invoices must quote the order number. Deliveries before 6:00 only."),
+                ],
+                {"items": total, "total": total, "check": "match"},
+                split="heldout",
+                batch="extra-1",
+            ),
+            "docx",
+        )
+    )
+    # A formal letter.
+    out.append(
+        (
+            Doc(
+                "extra1-complaint-reply.pdf",
+                "letter",
+                [
+                    ("lines", ["Portsmouth City Council", "Environmental Health", "1 December 2026"]),
+                    ("p", "Dear Sir or Madam,"),
+                    (
+                        "p",
+                        "Following our inspection of your premises at 4 Market Square on 20 November, we are pleased to "
+                        "confirm a food hygiene rating of 5. The certificate is enclosed.",
+                    ),
+                    ("p", "Yours faithfully,"),
+                    ("lines", ["J. Whitfield", "Senior Environmental Health Officer"]),
+                ],
+                split="heldout",
+                batch="extra-1",
+            ),
+            "pdf",
+        )
+    )
+    # Neither of the known types: a recipe.
+    out.append(
+        (
+            Doc(
+                "extra1-recipe.txt",
+                "other",
+                [
+                    ("title", "Cardamom buns"),
+                    ("h2", "Ingredients"),
+                    (
+                        "li",
+                        [
+                            "500 g plain flour",
+                            "75 g sugar",
+                            "10 g ground cardamom",
+                            "250 ml warm milk",
+                            "7 g dried yeast",
+                        ],
+                    ),
+                    ("h2", "Method"),
+                    (
+                        "p",
+                        "Mix the dry ingredients, add the milk and knead for ten minutes. Leave to rise for an hour, "
+                        "shape into knots and bake at 200 degrees for 12 minutes.",
+                    ),
+                ],
+                split="heldout",
+                batch="extra-1",
+            ),
+            "txt",
+        )
+    )
+    # A report published as a web page (with the site chrome): its content says report.
+    out.append(
+        (
+            Doc(
+                "extra1-annual-review.html",
+                "report",
+                [
+                    ("title", "Annual Review 2026"),
+                    (
+                        "p",
+                        "This review summarises the year for our shareholders: results by shop, the findings of the "
+                        "customer survey and our recommendations for 2027.",
+                    ),
+                    ("h2", "Results by shop"),
+                    (
+                        "table",
+                        [
+                            ["Shop", "Revenue (GBP)", "Change (%)"],
+                            ["Quay Street", "412,000", "8.1"],
+                            ["Market Square", "318,500", "4.0"],
+                            ["Total", "730,500", "6.3"],
+                        ],
+                    ),
+                    ("h2", "Recommendations"),
+                    ("li", ["Open a fourth shop in 2027.", "Review supplier contracts."]),
+                ],
+                {"items": 730500.0, "total": 730500.0, "check": "match"},
+                note="Annual Review 2026 | Harbor Lane",
+                split="heldout",
+                batch="extra-1",
+            ),
+            "html",
+        )
+    )
+    return out
+
+
+# --- a second batch in other layouts again: measured (5/8 right), then tuned on once -------------
+
+
+def extra_documents_2() -> list[tuple[Doc, str]]:
+    out: list[tuple[Doc, str]] = []
+    hours = [("Logo concepts", 6), ("Packaging artwork", 11), ("Revisions", 3), ("Print liaison", 2)]
+    amounts = [h * 65.0 for _, h in hours]
+    out.append(
+        (
+            Doc(
+                "extra2-freelance.txt",
+                "invoice",
+                [
+                    ("title", "Design work for Harbor Lane Bakery"),
+                    ("lines", ["Aiko Tanaka Studio", "Invoice 2026-031", "Date issued: 28 November 2026"]),
+                    (
+                        "table",
+                        [["Task", "Hrs", "Amount"]]
+                        + [[t, str(h), f"${a:,.2f}"] for (t, h), a in zip(hours, amounts, strict=True)],
+                    ),
+                    ("lines", [f"Total ${sum(amounts):,.2f}"]),
+                    ("p", "Payable within 14 days to the account on file."),
+                ],
+                {"items": sum(amounts), "total": sum(amounts), "check": "match"},
+                split="heldout",
+                batch="extra-2",
+            ),
+            "txt",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "extra2-terms-of-sale.pdf",
+                "contract",
+                [
+                    ("title", "Terms and Conditions of Sale"),
+                    (
+                        "p",
+                        "1. These terms apply to every sale by Mill Lane Flour Co (the Seller) to the Buyer. No other terms "
+                        "apply unless the Seller agrees to them in writing.",
+                    ),
+                    (
+                        "p",
+                        "2. Prices are those in force on the date of dispatch. The Buyer shall pay within 30 days of the "
+                        "invoice date. Title passes to the Buyer on payment in full.",
+                    ),
+                    (
+                        "p",
+                        "3. The Seller is not liable for delays caused by events beyond its reasonable control.",
+                    ),
+                    (
+                        "p",
+                        "4. These terms are governed by English law and the courts of England have exclusive jurisdiction.",
+                    ),
+                ],
+                split="heldout",
+                batch="extra-2",
+            ),
+            "pdf",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "extra2-ops-update.md",
+                "report",
+                [
+                    ("title", "Monthly operations update: November"),
+                    (
+                        "p",
+                        "This update covers the key metrics for November, the highlights of the month and the risks we "
+                        "are tracking into December.",
+                    ),
+                    ("h2", "Key metrics"),
+                    (
+                        "table",
+                        [
+                            ["Metric", "November", "October"],
+                            ["Loaves baked", "38,200", "36,950"],
+                            ["Waste (%)", "3.1", "3.8"],
+                            ["On-time deliveries (%)", "97.2", "95.5"],
+                        ],
+                    ),
+                    ("h2", "Highlights"),
+                    ("li", ["The new oven reached full output.", "Waste fell for the third month."]),
+                    ("h2", "Risks"),
+                    ("li", ["Flour prices rise again in January."]),
+                ],
+                split="heldout",
+                batch="extra-2",
+            ),
+            "md",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "extra2-bug-report.md",
+                "ticket",
+                [
+                    ("title", "Bug report: stock app freezes on barcode scan"),
+                    (
+                        "p",
+                        "Describe the bug: the stock app freezes for about ten seconds after scanning any barcode.",
+                    ),
+                    ("h2", "To reproduce"),
+                    ("li", ["Open the stock app", "Tap Scan", "Scan any product"]),
+                    ("p", "Expected behaviour: the product opens at once. Actual: the screen freezes."),
+                    ("lines", ["Device: Zebra TC52, app version 2.8.1", "Labels: bug, needs-triage"]),
+                ],
+                split="heldout",
+                batch="extra-2",
+            ),
+            "md",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "extra2-record-memo.pdf",
+                "memo",
+                [
+                    ("title", "Memorandum for record"),
+                    (
+                        "lines",
+                        ["SUBJECT: Freezer temperature excursion, 29 November", "DATE: 30 November 2026"],
+                    ),
+                    (
+                        "p",
+                        "At 02:10 the walk-in freezer at the central kitchen rose to minus 12 degrees for forty minutes. "
+                        "Stock was checked and none was discarded. The door seal will be replaced on Monday.",
+                    ),
+                    ("lines", ["Grace Okafor, kitchen manager"]),
+                ],
+                split="heldout",
+                batch="extra-2",
+            ),
+            "pdf",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "extra2-price-list.html",
+                "web_page",
+                [
+                    ("title", "Our breads"),
+                    (
+                        "p",
+                        "Every loaf is baked the same morning in our central kitchen and delivered to all three shops.",
+                    ),
+                    (
+                        "table",
+                        [
+                            ["Bread", "Weight", "Price"],
+                            ["Sourdough", "800 g", "4.20"],
+                            ["Rye", "600 g", "3.80"],
+                            ["Baguette", "250 g", "1.60"],
+                        ],
+                    ),
+                    ("p", "Order by 14:00 for next-day collection. Prices include VAT."),
+                ],
+                note="Our breads | Harbor Lane Bakery",
+                split="heldout",
+                batch="extra-2",
+            ),
+            "html",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "extra2-offer-letter.docx",
+                "letter",
+                [
+                    ("lines", ["Harbor Lane Bakery Ltd", "25 November 2026"]),
+                    ("p", "Dear Mina,"),
+                    (
+                        "p",
+                        "We are delighted to offer you the position of shop manager at Market Square, starting on "
+                        "5 January. Your employment contract will follow separately; please let us know by 5 December "
+                        "whether you accept.",
+                    ),
+                    ("p", "Kind regards,"),
+                    ("lines", ["Priya Nair", "Operations Director"]),
+                ],
+                split="heldout",
+                batch="extra-2",
+            ),
+            "docx",
+        )
+    )
+    lines = [("Proofing trays", 12, 18.5), ("Dough scrapers", 30, 2.25), ("Couche linen, 10 m", 2, 64.0)]
+    po_total = sum(q * e for _, q, e in lines)
+    out.append(
+        (
+            Doc(
+                "extra2-order-7781.txt",
+                "purchase_order",
+                [
+                    ("title", "Order 7781"),
+                    (
+                        "lines",
+                        [
+                            "P.O. #: 7781",
+                            "Vendor: Bakeware Direct",
+                            "Ship via: courier",
+                            "Ship to: 4 Market Square",
+                        ],
+                    ),
+                    (
+                        "table",
+                        [["Item", "Qty", "Each", "Total"]]
+                        + [[n, str(q), f"{e:.2f}", f"{q * e:,.2f}"] for n, q, e in lines],
+                    ),
+                    ("lines", [f"Total: {po_total:,.2f}"]),
+                    ("p", "Buyer: Tomás Ferreira. Please confirm the delivery date by email."),
+                ],
+                {"items": po_total, "total": po_total, "check": "match"},
+                split="heldout",
+                batch="extra-2",
+            ),
+            "txt",
+        )
+    )
+    return out
+
+
+# --- the last batch: written after every change to the rules, never tuned on ----------------------
+
+
+def blind_documents() -> list[tuple[Doc, str]]:
+    out: list[tuple[Doc, str]] = []
+    charges = [("Day rate energy", "3,120", "0.2841"), ("Night rate energy", "1,460", "0.1512"),
+               ("Standing charge", "30", "0.6100")]  # fmt: skip
+    costs = [round(float(u.replace(",", "")) * float(r), 2) for _, u, r in charges]
+    vat = round(sum(costs) * 0.2, 2)
+    out.append(
+        (
+            Doc(
+                "blind-electricity-bill.pdf",
+                "invoice",
+                [
+                    ("title", "Your electricity bill"),
+                    (
+                        "lines",
+                        [
+                            "Account number: 8812 0043 19",
+                            "Billing period: 1 to 30 November 2026",
+                            "Bill date: 3 December 2026",
+                        ],
+                    ),
+                    (
+                        "table",
+                        [["Charge", "Units", "Rate (GBP)", "Cost (GBP)"]]
+                        + [[n, u, r, money(c)] for (n, u, r), c in zip(charges, costs, strict=True)],
+                    ),
+                    ("lines", [f"VAT at 20%: {money(vat)}", f"Amount to pay: {money(sum(costs) + vat)}"]),
+                    ("p", "We will collect this amount by Direct Debit on or after 17 December."),
+                ],
+                {"items": round(sum(costs), 2), "total": round(sum(costs) + vat, 2), "check": "match"},
+                split="heldout",
+                batch="blind",
+            ),
+            "pdf",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "blind-consultancy.md",
+                "contract",
+                [
+                    ("title", "Consultancy Agreement"),
+                    (
+                        "p",
+                        "Between Granite Peak Engineering LLC (the Consultant) and Harbor Lane Bakery Ltd (the Company).",
+                    ),
+                    ("h2", "1. Engagement"),
+                    (
+                        "p",
+                        "The Company engages the Consultant to advise on the design of the new "
+                        "central kitchen. The Consultant is an independent contractor.",
+                    ),
+                    ("h2", "2. Payment"),
+                    ("p", "The Company will pay a day rate of 650 GBP against monthly invoices."),
+                    ("h2", "3. Ending the engagement"),
+                    ("p", "Either side may end this engagement on fourteen days notice."),
+                    (
+                        "lines",
+                        ["Signed for the Company: Priya Nair", "Signed by the Consultant: Lars Eriksen"],
+                    ),
+                ],
+                split="heldout",
+                batch="blind",
+            ),
+            "md",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "blind-postmortem.md",
+                "report",
+                [
+                    ("title", "Postmortem: online ordering outage, 18 November"),
+                    ("h2", "Impact"),
+                    (
+                        "p",
+                        "Online orders failed for 47 minutes between 11:02 and 11:49; about 120 orders "
+                        "were lost.",
+                    ),
+                    ("h2", "Root cause"),
+                    ("p", "An expired TLS certificate on the payment gateway."),
+                    ("h2", "Timeline"),
+                    ("li", ["11:02 first failed order", "11:20 on-call paged", "11:49 certificate renewed"]),
+                    ("h2", "Lessons and actions"),
+                    ("li", ["Alert 30 days before a certificate expires."]),
+                ],
+                split="heldout",
+                batch="blind",
+            ),
+            "md",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "blind-helpdesk.html",
+                "ticket",
+                [
+                    ("title", "Request #20931: Oven thermostat reads 15 degrees high"),
+                    (
+                        "lines",
+                        [
+                            "Submitted by Tomás Ferreira · 27 November 2026",
+                            "Status: Solved",
+                            "Group: Facilities",
+                        ],
+                    ),
+                    (
+                        "p",
+                        "The thermostat on deck oven 2 reads about 15 degrees above the probe thermometer.",
+                    ),
+                    (
+                        "p",
+                        "Facilities: the engineer recalibrated the thermostat on 28 November. Marking this solved; reply "
+                        "if the readings drift again.",
+                    ),
+                ],
+                note="Request #20931 - Facilities help centre",
+                split="heldout",
+                batch="blind",
+            ),
+            "html",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "blind-staff-memo.txt",
+                "memo",
+                [
+                    ("lines", ["TO: All bakers", "FROM: Head baker", "SUBJECT: New starter feeding times"]),
+                    (
+                        "p",
+                        "Dear all, from Monday the starters are fed at 6:00 and 18:00. The night shift should leave the "
+                        "18:00 feed for the evening team.",
+                    ),
+                    ("p", "Thanks for your help."),
+                ],
+                split="heldout",
+                batch="blind",
+            ),
+            "txt",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "blind-events.html",
+                "web_page",
+                [
+                    ("title", "Winter baking classes"),
+                    (
+                        "p",
+                        "Join our bakers for a morning of hands-on baking. Classes are small, and every guest takes home "
+                        "what they bake.",
+                    ),
+                    (
+                        "table",
+                        [
+                            ["Class", "Date", "Places"],
+                            ["Sourdough basics", "6 December", "8"],
+                            ["Christmas stollen", "13 December", "6"],
+                            ["Cinnamon buns", "10 January", "8"],
+                        ],
+                    ),
+                    ("p", "Book online or ask in any of our shops."),
+                ],
+                note="Winter baking classes | Harbor Lane Bakery",
+                split="heldout",
+                batch="blind",
+            ),
+            "html",
+        )
+    )
+    items = [
+        ("Cake boxes, 10 inch", 200, 0.85),
+        ("Ribbon, gold, 50 m", 4, 6.5),
+        ("Tissue paper, 480 sheets", 2, 21.0),
+    ]
+    subtotal = round(sum(q * u for _, q, u in items), 2)
+    tax, shipping = round(subtotal * 0.2, 2), 12.0
+    out.append(
+        (
+            Doc(
+                "blind-po-form.pdf",
+                "purchase_order",
+                [
+                    ("title", "Purchase order"),
+                    (
+                        "lines",
+                        [
+                            "PO #: 2026-1150",
+                            "Date: 1 December 2026",
+                            "Vendor: PackRight Supplies",
+                            "Ship to: Harbor Lane Bakery, 12 Quay Street",
+                        ],
+                    ),
+                    (
+                        "table",
+                        [["Qty", "Description", "Unit Price", "Amount"]]
+                        + [[str(q), n, money(u), money(q * u)] for n, q, u in items],
+                    ),
+                    (
+                        "lines",
+                        [
+                            f"Subtotal: {money(subtotal)}",
+                            f"Tax: {money(tax)}",
+                            f"Shipping: {money(shipping)}",
+                            f"Total: {money(subtotal + tax + shipping)}",
+                        ],
+                    ),
+                ],
+                {
+                    "items": subtotal,
+                    "subtotal": subtotal,
+                    "total": round(subtotal + tax + shipping, 2),
+                    "check": "match",
+                },
+                split="heldout",
+                batch="blind",
+            ),
+            "pdf",
+        )
+    )
+    out.append(
+        (
+            Doc(
+                "blind-cover-letter.docx",
+                "letter",
+                [
+                    ("lines", ["Grace Okafor", "7 Dock Road, Portsmouth", "2 December 2026"]),
+                    ("p", "Dear Ms Nair,"),
+                    (
+                        "p",
+                        "I would like to apply for the post of kitchen manager advertised on your website. I have run a "
+                        "hotel pastry kitchen for six years and would welcome the chance to meet you.",
+                    ),
+                    ("p", "Yours sincerely,"),
+                    ("lines", ["Grace Okafor"]),
+                ],
+                split="heldout",
+                batch="blind",
+            ),
+            "docx",
+        )
+    )
+    return out
+
+
 def build() -> list[tuple[Doc, str]]:
     """(document, format) for the whole set."""
     docs: list[tuple[Doc, str]] = [
@@ -660,6 +1436,9 @@ def build() -> list[tuple[Doc, str]]:
         (letter("letter-apology.txt", 0), "txt"),
         (letter("letter-appointment.docx", 1), "docx"),
         (letter("letter-enclosure.pdf", 2), "pdf"),
+        *extra_documents_1(),
+        *extra_documents_2(),
+        *blind_documents(),
     ]
     return docs
 
@@ -691,7 +1470,8 @@ def main(out: Path = HERE) -> None:
             "file": doc.name,
             "type": doc.type,
             "format": fmt,
-            "split": "tune" if index % 2 == 0 else "heldout",
+            "split": doc.split or ("tune" if index % 2 == 0 else "heldout"),
+            "batch": doc.batch,
         }
         if doc.totals:
             entry["totals"] = {k: round(v, 2) if isinstance(v, float) else v for k, v in doc.totals.items()}
