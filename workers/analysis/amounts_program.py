@@ -56,6 +56,7 @@ _STATED = re.compile(
 )
 # A table row that states a figure instead of listing an item: its first cell is only a label
 # ("Subtotal", "VAT 20%", "Total:"), not an item that starts with one ("Delivery and set-up").
+_STATED_MAX_CHARS = 2000
 _ROW_LABEL = re.compile(rf"^\s*(?:{_LABELS})\s*(\(?\d+(\.\d+)?\s?%\)?)?\s*:?\s*$", re.IGNORECASE)
 
 
@@ -176,9 +177,11 @@ def check_amounts(elements: list[dict]) -> dict:
                         line_rows += 1
                         line_bad += not _close(round(q * u, 2), a)
     for element in elements:
-        if element.get("type") == "Table":
+        text = str(element.get("text", ""))
+        # A stated figure is a short line ("Subtotal: 95.00"), never inside a long paragraph.
+        if element.get("type") == "Table" or len(text) > _STATED_MAX_CHARS:
             continue
-        for found in _STATED.finditer(str(element.get("text", ""))):
+        for found in _STATED.finditer(text):
             kind = next(k for k in _KINDS if found.group(k))
             value = found.group("value")
             if kind in _ADJUSTMENTS and not re.search(r"\.\d\d$", value):

@@ -81,6 +81,8 @@ def unwrap_lines(text: str) -> str:
 def _aligned_cells(block: str) -> list[list[str]] | None:
     """The rows of a block laid out as aligned columns (cells apart by two or more spaces or a tab),
     or None: every line must split into the same number of cells, at least three."""
+    if "  " not in block and "\t" not in block:  # prose: the common case, no splitting needed
+        return None
     rows = [_COLUMN_GAP.split(line.strip()) for line in block.splitlines() if line.strip()]
     if rows and len(rows[0]) >= 3 and all(len(r) == len(rows[0]) for r in rows):
         return rows

@@ -183,13 +183,20 @@ def _collect(html: str) -> list[tuple[str, str, dict[str, Any]]]:
     return parser.blocks
 
 
+# Readability scores every node: about 3 s a megabyte on one core. Past this a page is kept whole
+# (pages are rarely a tenth of it; an activity must not spend minutes on one).
+_READABILITY_MAX_CHARS = 5_000_000
+
+
 def main_content(html: str) -> tuple[str, str]:
     """(title, the page's main content as HTML): navigation, sidebars, footers and ads removed by
     readability-lxml (a port of Mozilla Readability, the browsers' reader view). A page it cannot
-    score (empty, or no text at all) is kept whole."""
+    score (empty, no text at all, or past _READABILITY_MAX_CHARS) is kept whole."""
     from readability import Document
     from readability.readability import Unparseable
 
+    if len(html) > _READABILITY_MAX_CHARS:
+        return "", html
     try:
         document = Document(html)
         return document.short_title() or "", document.summary(html_partial=True)
