@@ -161,7 +161,7 @@ def results_rows(docs: Sequence[DocProgress]) -> list[list[str]]:
             [
                 d.ref.filename,
                 (r.document_type if r else None) or "—",
-                ("yes" if r.enriched else "no") if r else "—",
+                r.enrichment_label if r else "—",
                 r.row_id if r else "—",
                 *[_ms(ms[s]) if s in ms else "—" for s in STAGES],
                 outcome_text(d),

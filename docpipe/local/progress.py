@@ -83,6 +83,7 @@ class DocProgress:
             "resumed": self.resumed,
             "documentType": row.document_type if row else None,
             "enriched": row.enriched if row else None,
+            "enrichmentStatus": row.enrichment_status if row else None,
             "row": row.row_id if row else None,
             "status": row.status if row else None,
             "reason": self.reason or (row.reason if row else None),

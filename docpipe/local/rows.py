@@ -25,6 +25,17 @@ class DocumentRow:
     timings: dict[str, int] = field(default_factory=dict)  # stage → milliseconds
     writes: int = 1
     updated_at: datetime | None = None
+    # What enrichment's own check found, when its output says (the heuristic's amounts program:
+    # verified | mismatch | unchecked | no amounts found); None for output without a status.
+    enrichment_status: str | None = None
+
+    @property
+    def enrichment_label(self) -> str:
+        """The results table's cell: what was checked, not just that code ran."""
+        if not self.enriched:
+            return "no"
+        status = self.enrichment_status or "yes"
+        return "no amounts" if status == "no amounts found" else status
 
     @property
     def row_id(self) -> str:
@@ -40,6 +51,7 @@ class DocumentRow:
             "failedStage": self.failed_stage,
             "documentType": self.document_type,
             "enriched": self.enriched,
+            "enrichmentStatus": self.enrichment_status,
             "timingsMs": self.timings,
             "writes": self.writes,
             "updatedAt": self.updated_at.isoformat() if self.updated_at else None,
@@ -48,7 +60,8 @@ class DocumentRow:
 
 _SELECT = """
 SELECT sha256, filename, status, reason, failed_stage, document_type,
-       enrichment IS NOT NULL AND enrichment <> 'null'::jsonb, timings, writes, updated_at
+       enrichment IS NOT NULL AND enrichment <> 'null'::jsonb, timings, writes, updated_at,
+       CASE WHEN jsonb_typeof(enrichment->'output') = 'object' THEN enrichment->'output'->>'status' END
 FROM documents WHERE sha256 = ANY(%s)
 """
 
@@ -90,6 +103,7 @@ def read_rows(conninfo: str, sha256s: list[str]) -> dict[str, DocumentRow]:
             timings=_timings(r[7]),
             writes=int(r[8]),
             updated_at=r[9],
+            enrichment_status=r[10],
         )
         for r in rows
     }

@@ -57,6 +57,10 @@ def test_samples_end_to_end_then_rerun_skips(dev_home: Path):
     assert {d["outcome"] for d in docs.values()} == {"stored"}, first.transcript()
     assert docs["memo.txt"]["documentType"] == "memo" and docs["memo.txt"]["enriched"] is False
     assert docs["report.md"]["enriched"] is True
+    # What enrichment checked: the invoice's items against its subtotal and amount due; the report's
+    # sales columns were summed with no stated total to check against.
+    assert docs["invoice.pdf"]["enrichmentStatus"] == "verified"
+    assert docs["report.md"]["enrichmentStatus"] == "unchecked"
     assert list(docs["report.md"]["timingsMs"]) == ["extraction", "analysis", "enrichment", "storage"]
     assert all(d["row"] == d["sha256"][:12] for d in docs.values())
     assert set(result["workers"]) == {"workflow", "extraction", "analysis", "enrichment", "storage"}

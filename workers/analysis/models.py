@@ -8,7 +8,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from workers.types import Element
 
-DocumentType = Literal["invoice", "contract", "report", "memo", "web_page", "letter", "other"]
+DocumentType = Literal[
+    "invoice", "purchase_order", "contract", "report", "memo", "ticket", "web_page", "letter", "other"
+]
 
 ENRICHMENT_CONTRACT = (
     "Enrichment code is Python 3 run in a sandbox with no network and no files. A list `elements` "

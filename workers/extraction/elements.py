@@ -11,6 +11,7 @@ from typing import Any
 
 from workers.types import Element
 
+_COLUMN_GAP = re.compile(r"\s{2,}|\t")
 _BULLET = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+")
 
 
@@ -67,24 +68,62 @@ def unwrap_lines(text: str) -> str:
     width = max((len(ln) for ln in lines), default=0)
     out: list[str] = []
     for line in lines:
-        if out and out[-1] and line.strip() and len(out[-1].splitlines()[-1]) >= 0.8 * width > 40:
+        wrapped = out and out[-1] and line.strip() and len(out[-1].splitlines()[-1]) >= 0.8 * width > 40
+        # A table row never continues a line nor is continued: its width is its columns', not wrapping.
+        row_here = len(_COLUMN_GAP.split(line.strip())) >= 3
+        if wrapped and not row_here and len(_COLUMN_GAP.split(out[-1].splitlines()[-1].strip())) < 3:
             out[-1] += "\n" + line
         else:
             out.append(line)
     return "\n\n".join(block for block in out if block.strip())
 
 
+def _aligned_cells(block: str) -> list[list[str]] | None:
+    """The rows of a block laid out as aligned columns (cells apart by two or more spaces or a tab),
+    or None: every line must split into the same number of cells, at least three."""
+    if "  " not in block and "\t" not in block:  # prose: the common case, no splitting needed
+        return None
+    rows = [_COLUMN_GAP.split(line.strip()) for line in block.splitlines() if line.strip()]
+    if rows and len(rows[0]) >= 3 and all(len(r) == len(rows[0]) for r in rows):
+        return rows
+    return None
+
+
 def text_elements(
     text: str, *, filename: str, filetype: str, page_number: int = 1, start: int = 0
 ) -> list[Element]:
-    out = []
-    for i, block in enumerate(split_blocks(text)):
-        kind, clean = classify_block(block)
-        out.append(
-            make_element(
-                kind, clean, filename=filename, filetype=filetype, page_number=page_number, index=start + i
+    """Elements of plain text. Consecutive lines laid out as aligned columns (a table typed in a text
+    file, or a PDF's table as its text layer keeps it) become one Table element."""
+    out: list[Element] = []
+    meta: dict[str, Any] = {"filename": filename, "filetype": filetype, "page_number": page_number}
+    pending: list[list[str]] = []
+
+    def flush_table() -> None:
+        if len(pending) >= 2:
+            rows = list(pending)
+            out.append(
+                make_element(
+                    "Table", table_text(rows), **meta, index=start + len(out), text_as_html=table_html(rows)
+                )
             )
-        )
+        elif pending:  # one aligned line alone is not a table
+            line = "   ".join(pending[0])
+            kind, clean = classify_block(line)
+            out.append(make_element(kind, clean, **meta, index=start + len(out)))
+        pending.clear()
+
+    for block in split_blocks(text):
+        rows = _aligned_cells(block)
+        if rows and (not pending or len(rows[0]) == len(pending[0])):
+            pending.extend(rows)
+            continue
+        flush_table()
+        if rows:
+            pending.extend(rows)
+            continue
+        kind, clean = classify_block(block)
+        out.append(make_element(kind, clean, **meta, index=start + len(out)))
+    flush_table()
     return out
 
 

@@ -1,7 +1,8 @@
 """The offline `local` extraction backend: small, well-kept parsers per format.
 
-Text and Markdown by hand, HTML with the stdlib parser, PDF with pypdf, DOCX with python-docx. Each
-emits Unstructured's element schema, so analysis cannot tell which backend extracted a document.
+Text and Markdown by hand, HTML with readability-lxml (boilerplate removal) then the stdlib parser,
+PDF with pypdf, DOCX with python-docx. Each emits Unstructured's element schema, so analysis cannot
+tell which backend extracted a document.
 """
 
 from __future__ import annotations
@@ -95,9 +96,20 @@ class _HtmlCollector(HTMLParser):
         "li": "ListItem",
         "pre": "CodeSnippet",
         "blockquote": "NarrativeText",
+        "dd": "NarrativeText",
+        "dt": "NarrativeText",
+        "figcaption": "NarrativeText",
     }
     HEADINGS: ClassVar[set[str]] = {f"h{n}" for n in range(1, 7)}
-    SKIP: ClassVar[set[str]] = {"script", "style", "head", "noscript", "template"}
+    SKIP: ClassVar[set[str]] = {"script", "style", "head", "noscript", "template", "svg"}
+    # Block-level containers: text on either side of one is never the same paragraph.
+    BREAKS: ClassVar[set[str]] = {
+        "div", "br", "hr", "section", "article", "main", "header", "footer", "nav", "aside",
+        "form", "fieldset", "address", "ul", "ol", "dl", "figure", "details", "summary",
+    }  # fmt: skip
+    # Inline controls that sit side by side without spaces (links in a row, buttons): a word
+    # boundary at their edges, so "<a>Update</a><a>Hello</a>" reads "Update Hello".
+    SEPARATE: ClassVar[set[str]] = {"a", "button", "label", "option", "td", "th", "img"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -113,6 +125,11 @@ class _HtmlCollector(HTMLParser):
         if text:
             self.blocks.append((kind, text, extra))
 
+    def _boundary(self) -> None:
+        target = self._cell if self._cell is not None else self._text
+        if target and target[-1][-1:].isalnum():
+            target.append(" ")
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.SKIP:
             self._skip += 1
@@ -123,8 +140,10 @@ class _HtmlCollector(HTMLParser):
             self._rows.append([])
         elif tag in {"td", "th"} and self._rows is not None:
             self._cell = []
-        elif tag in self.BLOCKS or tag in self.HEADINGS or tag in {"div", "br", "section", "article"}:
+        elif tag in self.BLOCKS or tag in self.HEADINGS or tag in self.BREAKS:
             self._flush("NarrativeText")
+        elif tag in self.SEPARATE:
+            self._boundary()
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP:
@@ -135,12 +154,17 @@ class _HtmlCollector(HTMLParser):
             self._cell = None
         elif tag == "table" and self._rows is not None:
             rows = [r for r in self._rows if r]
-            self.blocks.append(("Table", table_text(rows), {"text_as_html": table_html(rows)}))
+            if rows:
+                self.blocks.append(("Table", table_text(rows), {"text_as_html": table_html(rows)}))
             self._rows = None
         elif tag in self.HEADINGS:
             self._flush("Title", category_depth=int(tag[1]) - 1)
         elif tag in self.BLOCKS:
             self._flush(self.BLOCKS[tag])
+        elif tag in self.BREAKS:
+            self._flush("NarrativeText")
+        elif tag in self.SEPARATE:
+            self._boundary()
 
     def handle_data(self, data: str) -> None:
         if self._skip:
@@ -151,14 +175,45 @@ class _HtmlCollector(HTMLParser):
             self._text.append(data)
 
 
-def _html(ref: DocumentRef, text: str) -> list[Element]:
+def _collect(html: str) -> list[tuple[str, str, dict[str, Any]]]:
     parser = _HtmlCollector()
-    parser.feed(text)
+    parser.feed(html)
     parser.close()
     parser._flush("NarrativeText")
+    return parser.blocks
+
+
+# Readability scores every node: about 3 s a megabyte on one core. Past this a page is kept whole
+# (pages are rarely a tenth of it; an activity must not spend minutes on one).
+_READABILITY_MAX_CHARS = 5_000_000
+
+
+def main_content(html: str) -> tuple[str, str]:
+    """(title, the page's main content as HTML): navigation, sidebars, footers and ads removed by
+    readability-lxml (a port of Mozilla Readability, the browsers' reader view). A page it cannot
+    score (empty, no text at all, or past _READABILITY_MAX_CHARS) is kept whole."""
+    from readability import Document
+    from readability.readability import Unparseable
+
+    if len(html) > _READABILITY_MAX_CHARS:
+        return "", html
+    try:
+        document = Document(html)
+        return document.short_title() or "", document.summary(html_partial=True)
+    except (Unparseable, ValueError):  # lxml raises ValueError on an empty or text-less document
+        return "", html
+
+
+def _html(ref: DocumentRef, text: str) -> list[Element]:
+    title, content = main_content(text)
+    blocks = _collect(content)
+    if not any(kind != "Title" for kind, _, _ in blocks):
+        blocks = _collect(text)  # nothing scored as content: keep the whole page rather than nothing
+    if title and not any(kind == "Title" for kind, _, _ in blocks):
+        blocks.insert(0, ("Title", title, {"category_depth": 0}))
     return [
         make_element(kind, body, filename=ref.filename, filetype=ref.content_type, index=i, **extra)
-        for i, (kind, body, extra) in enumerate(parser.blocks)
+        for i, (kind, body, extra) in enumerate(blocks)
     ]
 
 
