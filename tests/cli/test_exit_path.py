@@ -85,3 +85,21 @@ def test_main_returns_the_code_in_process(capsys: pytest.CaptureFixture[str]) ->
     # `recommend` is quick and needs no services; the test process survives and gets the code.
     assert main(["recommend", "--files-per-day", "10", "--json"]) == 0
     assert capsys.readouterr().out.lstrip().startswith("{")
+
+
+def test_paused_gc_pauses_and_restores_the_collector() -> None:
+    import gc
+
+    from workers.process import paused_gc
+
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()
