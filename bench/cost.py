@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from measure import ROOT, interleaved, load, spread
+from _measure import ROOT, interleaved, load, spread
 
 sys.path.insert(0, str(ROOT))
 

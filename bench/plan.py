@@ -24,7 +24,7 @@ import statistics
 import sys
 import time
 
-from measure import ROOT, interleaved, load, spread
+from _measure import ROOT, interleaved, load, spread
 
 sys.path.insert(0, str(ROOT))
 
