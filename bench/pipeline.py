@@ -403,8 +403,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--address", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
+        from workers.process import leave
+
         asyncio.run(serve(args.serve, args.address))
-        os._exit(0)  # see ENVIRONMENT-FACTS: a worker process may abort in interpreter finalisation
+        leave(0)  # the shared exit path: a worker process may abort in interpreter finalisation
 
     from docpipe.local.services import FAST_SQLITE_PRAGMAS, TemporalDevServer
     from docpipe.local.supervisor import Supervisor
