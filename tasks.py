@@ -84,7 +84,8 @@ def run(extra: list[str]) -> None:
 
 def bench() -> None:
     for script in sorted((ROOT / "bench").glob("*.py")):
-        sh(PY, script)
+        if not script.name.startswith("_"):  # _measure.py: the scripts' shared helpers
+            sh(PY, script)
 
 
 def main(argv: list[str]) -> None:

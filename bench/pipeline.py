@@ -8,12 +8,15 @@ On the real Temporal dev server, with instant no-op activities (so every millise
             and Worker Deployment versioning) — five worker processes, as `docpipe dev` runs them.
   floor     a bare workflow running four no-op activities, one worker process, one task queue.
 
-For each: documents/s with N documents in flight at once (first start → last close, server times),
-median and p95 start→close per document under that load, and the median for one document at a
-time (the orchestration overhead a single document pays). Prints the throughput ratio pipeline/floor
-(goal ≥ 0.8).
+For each size N: documents/s with N documents in flight at once (first start → last close, server
+times), median and p95 start→close per document under that load, and the median for one document
+at a time (the orchestration overhead a single document pays). Floor and pipeline rounds alternate
+(≥ 5 by default) so machine noise hits both alike; each figure is the median (min-max) of the
+rounds, and the ratio is pipeline/floor of the medians (goal ≥ 0.85). Per process (the dev server,
+each worker, this client): CPU seconds per document while the N documents ran, and peak RSS during
+that size's rounds. The load average is printed beside each size: compare quiet runs only.
 
-    .venv/bin/python bench/pipeline.py [--documents 200] [--rounds 2] [--json]
+    .venv/bin/python bench/pipeline.py [--documents 200 1000] [--rounds 5] [--json]
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ BUILD_ID = "bench-1"
 FLOOR_QUEUE = "bench-floor"
 ACTIVITY_ROLES = ("extraction", "analysis", "enrichment", "storage")
 SEQUENTIAL = 20  # documents run one at a time for the unloaded overhead
+GOAL = 0.85  # pipeline / floor throughput (issue 18)
 
 
 # --- the floor: a bare workflow, four no-op activities, one queue ---------------------------------
@@ -191,10 +195,69 @@ async def _timings(handles: list[Any]) -> list[tuple[float, float]]:
     return out
 
 
-async def measure(client: Any, kind: str, n: int) -> dict[str, float]:
+class Processes:
+    """CPU seconds and peak RSS of the bench's processes (psutil if installed, else /proc)."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        try:
+            import psutil
+
+            self._ps: dict[str, Any] | None = {n: psutil.Process(p) for n, p in pids.items()}
+        except ImportError:
+            self._ps = None
+
+    def cpu(self) -> dict[str, float]:
+        """user + system seconds so far, per process (this one as "client")."""
+        out: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            if self._ps is not None:
+                t = self._ps[name].cpu_times()
+                out[name] = t.user + t.system
+            else:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                out[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        t = os.times()
+        out["client"] = t.user + t.system
+        return out
+
+    def reset_peaks(self) -> bool:
+        """Restart each process's peak-RSS count (Linux clear_refs); False where that is refused."""
+        ok = True
+        for pid in [*self.pids.values(), os.getpid()]:
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            except OSError:
+                ok = False
+        return ok
+
+    def peak_mb(self) -> dict[str, float]:
+        """Peak RSS since the last reset (VmHWM); psutil's current RSS where /proc has none."""
+        out: dict[str, float] = {}
+        for name, pid in self.pids.items():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+                kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+                out[name] = kb / 1024
+            except (OSError, StopIteration):
+                out[name] = self._ps[name].memory_info().rss / 2**20 if self._ps is not None else float("nan")
+        status = Path("/proc/self/status")
+        if status.exists():
+            kb = next(int(x.split()[1]) for x in status.read_text().splitlines() if x.startswith("VmHWM:"))
+            out["client"] = kb / 1024
+        else:
+            import resource
+
+            out["client"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # since start
+        return out
+
+
+async def measure(client: Any, kind: str, n: int, procs: Processes) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
+    before = procs.cpu()
     handles = await asyncio.gather(*(_start(client, kind, i, run) for i in range(n)))
     await asyncio.gather(*(h.result() for h in handles))
+    after = procs.cpu()
     spans = await _timings(handles)
     window = max(c for _, c in spans) - min(s for s, _ in spans)
     lat = sorted((c - s) * 1000 for s, c in spans)
@@ -210,6 +273,7 @@ async def measure(client: Any, kind: str, n: int) -> dict[str, float]:
         "medianMsUnderLoad": statistics.median(lat),
         "p95MsUnderLoad": lat[int(0.95 * (len(lat) - 1))],
         "medianMsOneAtATime": statistics.median(single),
+        "cpuSecondsPerDocument": {k: (after[k] - before[k]) / n for k in after},
     }
 
 
@@ -249,24 +313,44 @@ def _worker_specs(address: str, tmp: Path) -> list[Any]:
     return specs
 
 
-async def bench(n: int, rounds: int, address: str) -> dict[str, Any]:
+# The processes each kind runs on (the server and this client serve both).
+KIND_PROCESSES = {
+    "floor": ("temporal server", "bench-floor", "client"),
+    "pipeline": ("temporal server", "worker-workflow", *(f"bench-{r}" for r in ACTIVITY_ROLES), "client"),
+}
+
+
+async def bench(sizes: list[int], rounds: int, address: str, procs: Processes) -> dict[str, Any]:
     from temporalio.client import Client
 
     client = await Client.connect(address)
     for kind in ("floor", "pipeline"):  # warm-up: first tasks pay for caches and connections
         await measure_warmup(client, kind)
-    results: dict[str, list[dict[str, float]]] = {"floor": [], "pipeline": []}
-    for _ in range(rounds):
-        for kind in ("floor", "pipeline"):  # alternate, so machine noise hits both alike
-            results[kind].append(await measure(client, kind, n))
-    best = {k: max(v, key=lambda r: r["docsPerSecond"]) for k, v in results.items()}
-    mean = {k: statistics.mean(r["docsPerSecond"] for r in v) for k, v in results.items()}
-    return {
-        "rounds": results,
-        "best": best,
-        "throughputRatio": best["pipeline"]["docsPerSecond"] / best["floor"]["docsPerSecond"],
-        "throughputRatioOfMeans": mean["pipeline"] / mean["floor"],
-    }
+    out: dict[str, Any] = {}
+    for n in sizes:
+        load_before = os.getloadavg()[0]
+        peaks_reset = procs.reset_peaks()
+        results: dict[str, list[dict[str, Any]]] = {"floor": [], "pipeline": []}
+        for _ in range(rounds):
+            for kind in ("floor", "pipeline"):  # alternate, so machine noise hits both alike
+                results[kind].append(await measure(client, kind, n, procs))
+        rates = {k: [r["docsPerSecond"] for r in v] for k, v in results.items()}
+        out[str(n)] = {
+            "rounds": results,
+            "medianDocsPerSecond": {k: statistics.median(v) for k, v in rates.items()},
+            "throughputRatio": statistics.median(rates["pipeline"]) / statistics.median(rates["floor"]),
+            "cpuSecondsPerDocument": {
+                kind: {
+                    p: statistics.median(r["cpuSecondsPerDocument"][p] for r in results[kind])
+                    for p in KIND_PROCESSES[kind]
+                }
+                for kind in results
+            },
+            "peakRssMb": procs.peak_mb(),
+            "peakRssSinceStart": not peaks_reset,
+            "load": [load_before, os.getloadavg()[0]],
+        }
+    return out
 
 
 async def measure_warmup(client: Any, kind: str) -> None:
@@ -275,19 +359,54 @@ async def measure_warmup(client: Any, kind: str) -> None:
     await asyncio.gather(*(h.result() for h in handles))
 
 
+def _spread(values: list[float], fmt: str) -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
+
+
+def report(figures: dict[str, Any], rounds: int) -> None:
+    print(f"bench/pipeline.py: no-op activities, real dev server, {rounds} interleaved rounds")
+    print("docs/s: documents in flight / (last close - first start), median (min-max)")
+    for n, f in figures["sizes"].items():
+        print()
+        print(f"{n} documents in flight (load {f['load'][0]:.2f} -> {f['load'][1]:.2f})")
+        print(f"  {'':9} {'docs/s':>19} {'median ms':>9} {'p95 ms':>7} {'1-at-a-time ms':>14}")
+        for kind in ("floor", "pipeline"):
+            rs = f["rounds"][kind]
+            print(
+                f"  {kind:9} {_spread([r['docsPerSecond'] for r in rs], '.1f'):>19} "
+                f"{statistics.median(r['medianMsUnderLoad'] for r in rs):9.0f} "
+                f"{statistics.median(r['p95MsUnderLoad'] for r in rs):7.0f} "
+                f"{statistics.median(r['medianMsOneAtATime'] for r in rs):14.1f}"
+            )
+        print(f"  ratio pipeline/floor of the medians: {f['throughputRatio']:.2f}x (goal >= {GOAL}x)")
+        since = " (since start)" if f["peakRssSinceStart"] else ""
+        print(f"  CPU s per document (median of rounds) and peak RSS{since}, per process:")
+        print(f"  {'process':20} {'floor':>8} {'pipeline':>8} {'peak MB':>8}")
+        cpu = f["cpuSecondsPerDocument"]
+        names = dict.fromkeys([*KIND_PROCESSES["floor"], *KIND_PROCESSES["pipeline"]])
+        for name in names:
+            cells = [f"{cpu[k][name]:8.4f}" if name in cpu[k] else f"{'-':>8}" for k in ("floor", "pipeline")]
+            print(f"  {name:20} {cells[0]} {cells[1]} {f['peakRssMb'][name]:8.0f}")
+        totals = [sum(cpu[k].values()) for k in ("floor", "pipeline")]
+        print(f"  {'total':20} {totals[0]:8.4f} {totals[1]:8.4f}")
+    print(f"\nwall time {figures['wallSeconds']:.0f} s")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--documents", type=int, default=200)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--documents", type=int, nargs="+", default=[200], metavar="N", help="e.g. 200 1000")
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
+        from workers.process import leave
+
         asyncio.run(serve(args.serve, args.address))
-        os._exit(0)  # see ENVIRONMENT-FACTS: a worker process may abort in interpreter finalisation
+        leave(0)  # the shared exit path: a worker process may abort in interpreter finalisation
 
     from docpipe.local.services import FAST_SQLITE_PRAGMAS, TemporalDevServer
     from docpipe.local.supervisor import Supervisor
@@ -307,29 +426,16 @@ def main(argv: list[str]) -> int:
                 sup.add(spec)
                 sup.start(spec.name)
             sup.wait_ready([s.name for s in specs], 120)
-            figures = asyncio.run(bench(args.documents, args.rounds, server.address))
+            assert server.pid is not None
+            procs = Processes({"temporal server": server.pid, **sup.pids()})
+            sizes = asyncio.run(bench(args.documents, args.rounds, server.address, procs))
         finally:
             sup.stop_all(5)
-    figures["wallSeconds"] = time.monotonic() - t0
+    figures: dict[str, Any] = {"sizes": sizes, "wallSeconds": time.monotonic() - t0}
     if args.json:
         print(json.dumps(figures, indent=2))
-        return 0
-    print(f"bench/pipeline.py: {args.documents} documents in flight, no-op activities, real dev server")
-    print(f"{'':10} {'docs/s':>8} {'median ms':>10} {'p95 ms':>8} {'1-at-a-time median ms':>22}")
-    for kind in ("floor", "pipeline"):
-        for i, r in enumerate(figures["rounds"][kind]):
-            print(
-                f"{kind + f' #{i + 1}':10} {r['docsPerSecond']:8.1f} {r['medianMsUnderLoad']:10.0f} "
-                f"{r['p95MsUnderLoad']:8.0f} {r['medianMsOneAtATime']:22.1f}"
-            )
-    b = figures["best"]
-    overhead = b["pipeline"]["medianMsOneAtATime"] - b["floor"]["medianMsOneAtATime"]
-    print(
-        f"throughput ratio pipeline/floor: {figures['throughputRatio']:.2f}x best rounds, "
-        f"{figures['throughputRatioOfMeans']:.2f}x mean of rounds (goal >= 0.8x)"
-    )
-    print(f"five-worker overhead per document, one at a time: {overhead:+.1f} ms median")
-    print(f"wall time {figures['wallSeconds']:.0f} s")
+    else:
+        report(figures, args.rounds)
     return 0
 
 

@@ -15,15 +15,6 @@ from workers.contract import Env
 from workers.settings import Settings, SettingsError
 
 
-def _exit(code: int) -> int:
-    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134)
-    # after all work is done; flush and leave without finalisation instead.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
 def run_worker(args: argparse.Namespace) -> int:
     """`docpipe worker ROLE [--grace S] [--build-id ID]`: serve one role until SIGTERM."""
     started = time.monotonic()
@@ -56,7 +47,9 @@ def run_worker(args: argparse.Namespace) -> int:
     except Exception as err:
         logging.getLogger("docpipe.worker").error("docpipe worker %s failed: %s", args.role, err)
         code = 1
-    return _exit(code)
+    # The process ran a Temporal worker: it must not reach interpreter finalisation (exit 134,
+    # ENVIRONMENT-FACTS); the entry point leaves through workers.process.leave.
+    return code
 
 
 def run_submit(args: argparse.Namespace) -> int:
@@ -72,10 +65,10 @@ def run_submit(args: argparse.Namespace) -> int:
         subs = asyncio.run(_submit(args.paths, settings, args.wait, args.retry_failed))
     except NoTemporal as err:
         print(f"docpipe submit: {err}\n{NOTHING_ANSWERS_HINT}", file=sys.stderr)
-        return _exit(1)
+        return 1
     except RuntimeError as err:  # other failures of the Temporal client
         print(f"docpipe submit: {err}", file=sys.stderr)
-        return _exit(1)
+        return 1
     if args.json:
         print(json.dumps([s.to_dict() for s in subs], indent=2, default=str))
     else:
@@ -83,8 +76,9 @@ def run_submit(args: argparse.Namespace) -> int:
             print(_lines(s, path, args.wait))
     failed = any(s.error or (s.result and s.result.status != "stored") for s in subs)
     # The process used a Temporal client: the same finalisation abort as a worker's can turn a
-    # meaningful exit code into 134 (seen in CI on a failed document's `submit --wait`).
-    return _exit(1 if failed else 0)
+    # meaningful exit code into 134 (seen in CI on a failed document's `submit --wait`); the entry
+    # point leaves through workers.process.leave, without finalisation.
+    return 1 if failed else 0
 
 
 async def _submit(paths: list[str], settings: Settings, wait: bool, retry_failed: bool) -> list[Any]:

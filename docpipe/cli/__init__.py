@@ -8,15 +8,22 @@ contracts in pyproject.toml).
 Every subcommand's arguments are declared here, and its implementation is imported only when it
 runs, so `docpipe worker` in the worker image never imports Pulumi or the cost model, and
 `docpipe --help` stays fast.
+
+`main` returns the handler's exit code (tests call it in-process); `entry` — the console script
+and `python -m docpipe.cli` — runs it and leaves through the one shared exit path,
+`workers.process.leave`, so no command pays interpreter teardown.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import traceback
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from workers.contract import ROLES
+from workers.process import exit_code, leave
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -233,3 +240,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _load(args.handler)(args)
     except KeyboardInterrupt:
         return 130
+
+
+def entry() -> NoReturn:
+    """The `docpipe` console script: `main`, then out without interpreter teardown."""
+    try:
+        code = main()
+    except SystemExit as err:  # argparse errors, --help, sys.exit in a handler
+        code = exit_code(err)
+    except Exception:
+        traceback.print_exc()
+        code = 1
+    leave(code)

@@ -1,7 +1,5 @@
 """`python -m docpipe.cli ARGS`: what `docpipe ARGS` runs (how the local stack starts its workers)."""
 
-import sys
+from docpipe.cli import entry
 
-from docpipe.cli import main
-
-sys.exit(main())
+entry()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import sys
 import time
@@ -195,7 +194,7 @@ def run(args: argparse.Namespace) -> int:
     # finalisation (exit 134, ENVIRONMENT-FACTS): leave without it, keeping the exit code meaningful.
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(code)
+    return code  # the entry point leaves through workers.process.leave (no finalisation)
 
 
 async def _follow(

@@ -22,6 +22,7 @@ from docpipe.cli.table import render_table
 from docpipe.config import NAMESPACE, ConfigError
 from docpipe.stackfile import FlatConfig, load_stack
 from docpipe.targets import get_target
+from workers.process import paused_gc
 
 PLACEHOLDER = "[placeholder]"
 WIDTH = 80  # prose lines of the text output
@@ -234,6 +235,13 @@ def render(view: PlanView) -> list[Section]:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of `docpipe plan`."""
+    # No cyclic GC for the whole command (the provider SDK imports included): it has nothing to
+    # free that matters in a process this short, and would walk every SDK object again and again.
+    with paused_gc():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         view = build_view(args.stack, list(args.sets or []))
     except ConfigError as err:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any
 
@@ -36,10 +35,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"docpipe status: could not read PostgreSQL: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
     print(json.dumps(data, indent=2) if args.json else render(data))
-    if data["inFlight"] is not None:
-        # A process that used a Temporal client can abort in interpreter finalisation (exit 134)
-        # after all work is done (ENVIRONMENT-FACTS); leave without finalisation instead.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+    # With a Temporal client used (inFlight), finalisation could abort (exit 134, ENVIRONMENT-FACTS):
+    # the entry point leaves through workers.process.leave, without it.
     return 0
