@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,6 +90,11 @@ def _footer(est: Estimate) -> list[str]:
     lines.append(
         "  Lambda free tier " + ("deducted (--free-tier)" if est.free_tier else "not deducted (--free-tier)")
     )
+    if est.not_priced:
+        lines.append("")
+        lines.append("not priced:")
+        for item, why in est.not_priced:
+            lines += textwrap.wrap(f"{item}: {why}", 78, initial_indent="  - ", subsequent_indent="    ")
     if est.unconfirmed:
         lines.append("")
         lines.append("UNCONFIRMED prices used (secondary or derived sources; verify before relying on them):")
