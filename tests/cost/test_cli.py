@@ -133,6 +133,23 @@ def test_simulate_json(capsys) -> None:
     data = json.loads(out)
     assert data["profile"] == "bursty" and data["days"] == 3
     assert data["endToEndSeconds"]["p99"] >= data["endToEndSeconds"]["p50"] > 0
+    assert data["keepsUp"] is True and data["cannotKeepUp"] == []
+
+
+def test_simulate_says_plainly_when_a_placement_cannot_keep_up(capsys) -> None:
+    args = ("simulate", "--stack", "prod", "--days", "4", "--set", "traffic.filesPerDay=2000")
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    assert "backlog at the end:" in out and "documents unfinished, oldest" in out
+    words = " ".join(out.split())
+    assert "prod cannot keep up with 2,000 files/day" in words
+    assert "analysis on cloudrun:" in words and "(activities.analysis.cloudrun.maxInstances)" in words
+    tail = out[out.index("billed vs capacity") :]
+    assert max(len(line) for line in tail.splitlines()[:-1]) <= 80  # the last line lists prices
+    data = json.loads(run(capsys, *args, "--json")[1])
+    assert data["keepsUp"] is False and data["backlog"]["documents"] > 0
+    for role in data["roles"]:
+        assert role["detail"]["instanceSeconds"] <= role["detail"]["capacitySeconds"]
 
 
 def test_compare_writes_a_png_chart(capsys, tmp_path, monkeypatch) -> None:
