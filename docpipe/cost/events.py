@@ -69,6 +69,7 @@ class RoleStats:
     waits: list[float] = field(default_factory=list)
     backlog_peak: int = 0
     tasks: int = 0
+    completed: int = 0
     retries: int = 0
     busy_seconds: float = 0.0
 
@@ -123,3 +124,4 @@ class Pool(ABC):
         """A task finished: its run time counts as busy time."""
         self.in_flight.pop(id(task), None)
         self.stats.busy_seconds += task.duration
+        self.stats.completed += 1

@@ -10,7 +10,8 @@ timeout; the Cloud Run pool: instances that start on demand and stay for `scaleD
 
 The period ends after `days`: work not done by then is not billed, it is the backlog (documents
 unfinished, and how long they have waited), and every role's billed instance-seconds stay within
-what its capacity (maxInstances, concurrency, instances) can run in the period. A placement whose
+what its capacity (maxInstances, concurrency, instances) can run in the period; the hosted services
+(pages, tokens, sandbox-seconds) are billed for the tasks done, not the documents arrived. A placement whose
 documents wait more than a day at the end cannot keep up with the traffic, and the result says so.
 
 Arrivals: `steady` (Poisson), `diurnal` (Poisson, rate 0.2×–1.8× the mean over the day) or `bursty`
@@ -254,6 +255,16 @@ def simulate(
         )
     free = next((c.usd for c in closed.components if c.name == "Lambda free tier"), 0.0)
     fixed = closed.total_monthly_usd - closed.by_category("compute") + free
+    # The hosted services bill per task done (pages extracted, tokens, sandbox-seconds), not per
+    # document arrived: scale each by the share of its role's month of tasks the period completed.
+    for c in closed.components:
+        if c.category != "external" or c.role is None:
+            continue
+        expected = role_load(c.role, traffic, book).tasks  # type: ignore[arg-type]
+        done = pools[c.role].stats.completed * scale  # type: ignore[index]
+        monthly_fee = book.get("e2b.planMonthly") if c.name == "E2B sandboxes" else 0.0
+        if expected > 0:
+            fixed -= (c.usd - monthly_fee) * (1 - done / expected)
     latencies = [d.done - d.arrived for d in docs if d.done is not None]
     ages = [elapsed - d.arrived for d in docs if d.done is None]
     behind = _cannot_keep_up(plan, results, ages, days, book)

@@ -116,4 +116,10 @@ def test_simulated_prod_at_2000_files_a_day_bills_no_more_than_3_instances(stack
         assert r.cost_usd <= cap * (1 + 1e-9)
         assert r.detail["instanceSeconds"] <= r.detail["capacitySeconds"] == pytest.approx(3 * T)
     assert result.backlog > 10_000 and result.backlog_oldest_seconds > 5 * 86400
+    # Pages and tokens are billed for the documents extracted and analysed, not for those queued.
+    closed = result.estimate
+    closed_fixed = closed.total_monthly_usd - closed.by_category("compute")
+    extracted = result.role("extraction").tasks - result.role("extraction").queued_at_end
+    assert extracted < 0.9 * result.files
+    assert result.fixed_monthly_usd < closed_fixed - 0.1 * closed.component("Unstructured API").usd
     assert result.cannot_keep_up and "cannot keep up with 2,000 files/day" in result.cannot_keep_up[0]
