@@ -4,11 +4,13 @@ The targets follow the seed analysis's final recommendation (extraction and anal
 scale-to-zero Cloud Run at low and medium traffic, on EC2 at high traffic; enrichment and storage
 on Lambda throughout). The workflow worker is ours to place: its tasks last milliseconds, but each
 Lambda invocation is billed for its whole timeout and each Cloud Run burst for the 90 s scale-down
-cooldown. The cost model (`docpipe cost`) prices it at ≈ 0.0008 USD a document on Lambda (about
-four 30 s invocations of 0.5 GB, arm64) against ≈ 0.009 USD on Cloud Run (about five bursts of a
-1 vCPU instance held for the cooldown), and an always-on t4g.micro with its volume at ≈ 7.7 USD a
-month overtakes Lambda near 420 files a day. So the workflow worker is on Lambda at low (10/day)
-and medium (100/day) and on EC2 at high (500/day); `docpipe cost compare` shows the crossovers.
+cooldown. The cost model (`docpipe cost`) prices it at ≈ 0.0005 USD a document on Lambda (about
+four invocations of 0.5 GB, arm64, each billed its 16 s poll window plus INIT) against ≈ 0.009 USD
+on Cloud Run (about five bursts of a 1 vCPU instance held for the cooldown), and an always-on
+t4g.micro with its volume and its public IPv4 address at ≈ 11.4 USD a month overtakes Lambda only
+near 1,300 files a day (it was ≈ 420 before public IPv4 and INIT were priced). So the workflow
+worker is on Lambda at every tier, high (500/day) included; `docpipe cost compare` shows the
+crossovers.
 
 A preset is raw config (camelCase, as in a stack file); the stack's values are merged over it, so
 a role whose `target` the stack sets explicitly stays where the stack pins it whatever the tier.
@@ -52,7 +54,7 @@ TIER_TARGETS: dict[Tier, dict[str, str]] = {
         "storage": "lambda",
     },
     "high": {
-        "workflow": "ec2",
+        "workflow": "lambda",
         "extraction": "ec2",
         "analysis": "ec2",
         "enrichment": "lambda",

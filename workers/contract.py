@@ -20,6 +20,20 @@ DEFAULT_UPLOAD_PREFIX: Final = "incoming/"
 # A Lambda worker's deadline buffer is its graceful stop plus this, for its shutdown hooks (closing
 # clients): temporalio.contrib.aws.lambda_worker's own margin, and the one docpipe derives with.
 LAMBDA_HOOK_SECONDS: Final = 2
+# Activity heartbeats, declared once for the workers and the cost model (Temporal Cloud bills each
+# recorded heartbeat as an action): the roles whose activities heartbeat while they wait on a backend
+# (workers/heartbeat.py, every HEARTBEAT_EVERY_SECONDS) and the heartbeat timeout the workflow sets.
+HEARTBEATING_ROLES: Final[tuple[ActivityRole, ...]] = ("extraction", "analysis", "enrichment")
+HEARTBEAT_EVERY_SECONDS: Final = 5.0
+HEARTBEAT_TIMEOUT_SECONDS: Final = 30
+# An E2B sandbox is created to expire this long after its run's own deadline (if the kill is lost);
+# E2B bills a sandbox from creation to kill or expiry.
+E2B_SANDBOX_EXPIRY_MARGIN_SECONDS: Final = 30
+
+
+def e2b_sandbox_lifetime_seconds(run_timeout_seconds: float) -> int:
+    """The lifetime an E2B sandbox is created with: the run's timeout (rounded up) plus the margin."""
+    return -int(-run_timeout_seconds // 1) + E2B_SANDBOX_EXPIRY_MARGIN_SECONDS
 
 
 # Search attributes a run carries so a person finds a document in the Temporal UI / CLI

@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 from temporalio import activity
 
+from workers.contract import HEARTBEAT_EVERY_SECONDS
+
 
 @asynccontextmanager
-async def heartbeating(every_seconds: float = 5.0) -> AsyncIterator[None]:
+async def heartbeating(every_seconds: float = HEARTBEAT_EVERY_SECONDS) -> AsyncIterator[None]:
     async def beat() -> None:
         while True:
             activity.heartbeat()

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,6 +90,11 @@ def _footer(est: Estimate) -> list[str]:
     lines.append(
         "  Lambda free tier " + ("deducted (--free-tier)" if est.free_tier else "not deducted (--free-tier)")
     )
+    if est.not_priced:
+        lines.append("")
+        lines.append("not priced:")
+        for item, why in est.not_priced:
+            lines += textwrap.wrap(f"{item}: {why}", 78, initial_indent="  - ", subsequent_indent="    ")
     if est.unconfirmed:
         lines.append("")
         lines.append("UNCONFIRMED prices used (secondary or derived sources; verify before relying on them):")
@@ -397,6 +403,24 @@ def run_simulate(args: argparse.Namespace) -> int:
         f"end-to-end latency per document: p50 {result.latency_p50:,.0f} s, p95 {result.latency_p95:,.0f} s, "
         f"p99 {result.latency_p99:,.0f} s"
     )
+    print(
+        f"backlog at the end: {result.backlog:,} documents unfinished"
+        + (
+            f", oldest {result.backlog_oldest_seconds / 86400:,.1f} d, median "
+            f"{result.backlog_median_seconds / 86400:,.1f} d"
+            if result.backlog
+            else ""
+        )
+    )
+    print("billed vs capacity (instance- or invocation-seconds a month):")
+    for r in result.roles:
+        billed, cap = r.detail.get("instanceSeconds", 0.0), r.detail.get("capacitySeconds", 0.0)
+        queued = f", {r.queued_at_end:,} queued at the end" if r.queued_at_end else ""
+        print(f"  {r.role:<11} {billed:>12,.0f} of {cap:>12,.0f} ({r.billed_share_of_capacity:.0%}){queued}")
+    if result.cannot_keep_up:
+        print()
+        for line in result.cannot_keep_up:
+            print("\n".join(textwrap.wrap(line, 78, initial_indent="! ", subsequent_indent="  ")))
     retried = [r for r in result.roles if r.retries]
     if retried:
         print(

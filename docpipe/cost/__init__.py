@@ -9,11 +9,12 @@ of `docpipe cost compare --chart` is drawn by docpipe/cli/chart.py):
     est.top_drivers(3)                         # most expensive line items
     est.burst("extraction").usd_per_hour       # worst case: max instances / concurrency for an hour
 
-Not priced (small at docpipe's volumes, or not decided by placement): CloudWatch logs and metrics,
-ECR / Artifact Registry storage, Secrets Manager, data transfer out of AWS (Cloud Run → S3/RDS),
-Lambda INIT time and provisioned concurrency, Cloud Run instance start-up seconds, taxes. The
-closed form uses the month's mean arrival rate; `docpipe simulate` plays the diurnal and bursty
-profiles.
+A month is 730 h (`assume.hoursPerMonth`). What is still not priced is listed on every estimate
+(`est.not_priced`: data transfer out of AWS for Cloud Run roles, Google's free allotments, Secrets
+Manager API calls, metrics, taxes; see `docpipe.cost.operations.not_priced`). The closed form uses
+the month's mean arrival rate; `docpipe simulate` plays the diurnal and bursty profiles, bills no
+more than each placement's capacity and reports the backlog. `docpipe.cost.checks.warnings_of`
+asks every warning rule of one placement.
 """
 
 from __future__ import annotations

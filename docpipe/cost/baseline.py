@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from docpipe.cost.load import RoleLoad, activities_per_file, days_per_month
+import math
+
+from docpipe.config import Traffic
+from docpipe.cost.load import RoleLoad, activities_per_file, days_per_month, hours_per_month
 from docpipe.cost.model import Component, num
 from docpipe.cost.pricebook import PriceBook
 from docpipe.plan import PlacementPlan
-from workers.contract import Role
+from workers.contract import HEARTBEAT_EVERY_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, HEARTBEATING_ROLES, Role
+
+# temporalio's worker sends an activity's first heartbeat at once and then at most one per throttle
+# interval: 0.8 × the activity's heartbeat timeout, capped at max_heartbeat_throttle_interval (60 s
+# by default; docpipe's workers keep the defaults). Temporal Cloud bills each one sent as an action.
+HEARTBEAT_THROTTLE_SHARE = 0.8
+MAX_HEARTBEAT_THROTTLE_SECONDS = 60.0
 
 TEMPORAL_BANDS: tuple[tuple[str, float], ...] = (
     # (price key, band width in actions)
@@ -21,7 +30,7 @@ TEMPORAL_BANDS: tuple[tuple[str, float], ...] = (
 
 def database(plan: PlacementPlan, prices: PriceBook) -> Component:
     db = plan.config.database
-    hours = days_per_month(prices) * 24
+    hours = hours_per_month(prices)
     hourly = prices.get(f"rds.hour.{db.instance_class}", f" (database.instanceClass {db.instance_class})")
     gb_month = prices.get("rds.gp3.gbMonth")
     az = 2 if db.multi_az else 1
@@ -37,7 +46,7 @@ def cache(plan: PlacementPlan, prices: PriceBook) -> Component:
     """Valkey, declared in every stack (the roles in the VPC use it; the plan says why others do not)."""
     c = plan.config.cache
     days = days_per_month(prices)
-    hours = days * 24
+    hours = hours_per_month(prices)
     if c.mode == "node":
         hourly = prices.get(f"elasticache.node.hour.{c.node_type}", f" (cache.nodeType {c.node_type})")
         working = f"{num(hours)} h × {num(hourly)} USD/h ({c.node_type})"
@@ -79,11 +88,28 @@ def temporal_actions_usd(actions: float, prices: PriceBook) -> tuple[float, str]
     return total, " + ".join(parts) or "0"
 
 
+def heartbeat_interval_seconds() -> float:
+    """Seconds between recorded heartbeats of an activity that heartbeats every few seconds."""
+    throttle = min(HEARTBEAT_THROTTLE_SHARE * HEARTBEAT_TIMEOUT_SECONDS, MAX_HEARTBEAT_THROTTLE_SECONDS)
+    return max(throttle, HEARTBEAT_EVERY_SECONDS)
+
+
+def heartbeats_per_file(traffic: Traffic) -> float:
+    """Recorded heartbeats per document: 1 + ⌊d ÷ interval⌋ for each heartbeating activity of d s."""
+    interval = heartbeat_interval_seconds()
+    total = 0.0
+    for role in HEARTBEATING_ROLES:
+        seconds = traffic.minutes(role) * 60
+        share = traffic.enrichment_rate if role == "enrichment" else 1.0
+        total += share * (1 + math.floor(seconds / interval) if seconds > 0 else 0)
+    return total
+
+
 def temporal(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook) -> Component:
     cfg = plan.config
     mode = cfg.temporal.mode
     days = days_per_month(prices)
-    hours = days * 24
+    hours = hours_per_month(prices)
     if mode == "external":
         working = "an existing Temporal at temporal.address: not priced here"
         return Component("temporal (external)", 0.0, working, "baseline")
@@ -105,7 +131,7 @@ def temporal(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook
     activity_minutes = sum(traffic.minutes(r) for r in ("extraction", "analysis", "storage")) + (
         traffic.minutes("enrichment") * traffic.enrichment_rate
     )
-    heartbeats = prices.get("assume.temporalHeartbeatsPerActivityMinute") * activity_minutes
+    heartbeats = heartbeats_per_file(traffic)
     per_file = 1 + per_file_activities + heartbeats
     actions = files * per_file
     included = prices.get("temporal.essentials.includedActions")
@@ -122,7 +148,12 @@ def temporal(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook
     minimum = prices.get("temporal.essentials.minimumUsd")
     share = prices.get("temporal.essentials.usageShare")
     plan_fee = max(minimum, share * usage)
-    hb = f" + {num(heartbeats)} heartbeats" if heartbeats else ""
+    hb = (
+        f" + {num(heartbeats)} heartbeats [1 + ⌊activity s ÷ {num(heartbeat_interval_seconds())} s⌋ "
+        f"each for {', '.join(HEARTBEATING_ROLES)}]"
+        if heartbeats
+        else ""
+    )
     working = (
         f"{num(files)} files × (1 start + {num(per_file_activities)} activities{hb}) = "
         f"{num(actions)} actions, "
@@ -140,16 +171,17 @@ def nat(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook) -> 
         return None
     joined = [p.role for p in plan if p.needs_nat and p.joined_vpc_for_cache]
     brought = [r for r in roles if r not in joined]
-    hours = days_per_month(prices) * 24
+    hours = hours_per_month(prices)
     hourly = prices.get("nat.hour")
     per_gb = prices.get("nat.gb")
     mb = prices.get("assume.natMbPerFile")
+    ip_hourly = prices.get("vpc.publicIpv4.hour")
     tasks = sum(loads[r].tasks for r in roles if r in loads)
     gb = tasks * mb / 1024
-    usd = hours * hourly + gb * per_gb
+    usd = hours * (hourly + ip_hourly) + gb * per_gb
     working = (
-        f"{num(hours)} h × {num(hourly)} USD/h + {num(round(tasks))} tasks × {num(mb)} MB = "
-        f"{num(gb)} GB × {num(per_gb)} USD/GB"
+        f"{num(hours)} h × ({num(hourly)} USD/h + {num(ip_hourly)} USD/h its Elastic IP) + "
+        f"{num(round(tasks))} tasks × {num(mb)} MB = {num(gb)} GB × {num(per_gb)} USD/GB"
     )
     return Component(
         "NAT gateway",

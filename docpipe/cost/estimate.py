@@ -7,7 +7,7 @@ from dataclasses import replace
 from functools import partial
 
 from docpipe.config import StackConfig
-from docpipe.cost import baseline, external
+from docpipe.cost import baseline, external, operations
 from docpipe.cost.load import RoleLoad, role_load
 from docpipe.cost.model import Component, Estimate, RoleCost, num
 from docpipe.cost.pricebook import PriceBook, load_price_book
@@ -115,6 +115,10 @@ def estimate(
         lambda: external.e2b(plan, book),
         lambda: external.unstructured(plan, book),
         lambda: external.model_tokens(plan, book),
+        lambda: operations.logs(plan, loads, costs, book),
+        lambda: operations.registries(plan, book),
+        lambda: operations.secrets(plan, book),
+        lambda: operations.starter(plan, book),
     ]
     for key in sorted(plan.targets):  # once-per-stack costs of a target (Cloud Run: the CREMA scaler)
         parts.append(partial(get_target(key).shared_cost, plan, book))
@@ -130,6 +134,7 @@ def estimate(
         bursts=tuple(c.burst for c in costs.values()),
         prices_used=tuple(p for _, p in sorted(book.used.items())),
         warnings=tuple(warnings),
+        not_priced=tuple(operations.not_priced(plan)),
         free_tier=free_tier,
         meta={"extra": {r: c.extra for r, c in costs.items()}},
     )

@@ -33,11 +33,16 @@ class Clock:
         heapq.heappush(self._heap, (when, self._seq, fn, args))
         self._seq += 1
 
-    def run(self) -> None:
+    def run(self, until: float | None = None) -> None:
+        """Run the events in time order; with `until`, stop there (later events never happen)."""
         while self._heap:
+            if until is not None and self._heap[0][0] > until:
+                break
             when, _, fn, args = heapq.heappop(self._heap)
             self.now = when
             fn(*args)
+        if until is not None:
+            self.now = max(self.now, until)
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Task:
     submitted: float
     started: float | None = None
     attempts: int = 0
+    attempt_started: float = 0.0
 
 
 @dataclass
@@ -63,6 +69,7 @@ class RoleStats:
     waits: list[float] = field(default_factory=list)
     backlog_peak: int = 0
     tasks: int = 0
+    completed: int = 0
     retries: int = 0
     busy_seconds: float = 0.0
 
@@ -76,6 +83,7 @@ class Pool(ABC):
         self.on_done = on_done
         self.queue: deque[Task] = deque()
         self.stats = RoleStats()
+        self.in_flight: dict[int, Task] = {}
 
     def submit(self, task: Task) -> None:
         self.queue.append(task)
@@ -88,7 +96,20 @@ class Pool(ABC):
 
     @abstractmethod
     def cost(self, elapsed: float, prices: PriceBook, closed: Estimate) -> tuple[float, dict[str, float]]:
-        """USD of the simulated `elapsed` seconds and the figures behind it (both per simulated period)."""
+        """USD of the simulated `elapsed` seconds and the figures behind it (both per simulated period).
+
+        The figures include `instanceSeconds` (what is billed: instance-, invocation- or
+        machine-seconds) and `capacitySeconds` (the most the placement can run in `elapsed`: its
+        instance or concurrency limit × `elapsed`); the first never exceeds the second."""
+
+    def close(self, now: float) -> None:
+        """End the simulated period at `now`: tasks still running count for the time they ran."""
+        for task in self.in_flight.values():
+            self.stats.busy_seconds += max(0.0, now - task.attempt_started)
+        self.in_flight.clear()
+
+    def oldest_queued_seconds(self, now: float) -> float:
+        return max((now - t.submitted for t in self.queue), default=0.0)
 
     def _started(self, task: Task) -> None:
         now = self.clock.now
@@ -96,3 +117,11 @@ class Pool(ABC):
             task.started = now
             self.stats.waits.append(now - task.submitted)
         task.attempts += 1
+        task.attempt_started = now
+        self.in_flight[id(task)] = task
+
+    def _completed(self, task: Task) -> None:
+        """A task finished: its run time counts as busy time."""
+        self.in_flight.pop(id(task), None)
+        self.stats.busy_seconds += task.duration
+        self.stats.completed += 1

@@ -10,6 +10,7 @@ from docpipe.cost.load import days_per_month
 from docpipe.cost.model import Component, num
 from docpipe.cost.pricebook import PriceBook
 from docpipe.plan import PlacementPlan
+from workers.contract import E2B_SANDBOX_EXPIRY_MARGIN_SECONDS, e2b_sandbox_lifetime_seconds
 
 
 def e2b(plan: PlacementPlan, prices: PriceBook) -> Component | None:
@@ -19,7 +20,13 @@ def e2b(plan: PlacementPlan, prices: PriceBook) -> Component | None:
     traffic = cfg.traffic
     enriched = traffic.files_per_day * days_per_month(prices) * traffic.enrichment_rate
     share = prices.get("assume.e2bSandboxShareOfEnrichment")
-    seconds = enriched * traffic.minutes("enrichment") * 60 * share
+    # E2B bills a sandbox from creation to kill or expiry; the code creates it with this lifetime
+    # (workers/enrichment/e2b_sandbox.py), so no sandbox is billed longer.
+    timeout = cfg.backends.enrichment.timeout_seconds
+    lifetime = e2b_sandbox_lifetime_seconds(timeout)
+    alive = traffic.minutes("enrichment") * 60 * share
+    per_sandbox = min(alive, lifetime)
+    seconds = enriched * per_sandbox
     vcpu = prices.get("assume.e2bSandboxVcpu")
     gib = prices.get("assume.e2bSandboxGib")
     vcpu_rate = prices.get("e2b.vcpuSecond")
@@ -27,9 +34,10 @@ def e2b(plan: PlacementPlan, prices: PriceBook) -> Component | None:
     plan_fee = prices.get("e2b.planMonthly")
     usd = seconds * (vcpu * vcpu_rate + gib * gib_rate) + plan_fee
     working = (
-        f"{num(enriched)} enriched × {num(traffic.minutes('enrichment') * 60 * share)} s = {num(seconds)} "
-        f"sandbox-s × ({num(vcpu)} vCPU × {num(vcpu_rate)} + {num(gib)} GiB × {num(gib_rate)}) USD/s "
-        f"+ plan {num(plan_fee)}"
+        f"{num(enriched)} enriched × min({num(alive)} s activity, {num(lifetime)} s lifetime = "
+        f"{timeout} s enrichment timeoutSeconds + {E2B_SANDBOX_EXPIRY_MARGIN_SECONDS} s) = "
+        f"{num(seconds)} sandbox-s × ({num(vcpu)} vCPU × {num(vcpu_rate)} + {num(gib)} GiB × "
+        f"{num(gib_rate)}) USD/s + plan {num(plan_fee)}"
     )
     return Component("E2B sandboxes", usd, working, "external", role="enrichment")
 

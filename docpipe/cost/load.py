@@ -40,8 +40,13 @@ class RoleLoad:
         return self.busy_seconds / self.month_seconds
 
 
+def hours_per_month(prices: PriceBook) -> float:
+    """AWS's month (730 h): always-on lines are priced for it and traffic arrives over it."""
+    return prices.get("assume.hoursPerMonth")
+
+
 def days_per_month(prices: PriceBook) -> float:
-    return prices.get("assume.daysPerMonth")
+    return hours_per_month(prices) / 24
 
 
 def activities_per_file(traffic: Traffic) -> float:

@@ -88,6 +88,8 @@ class Estimate:
     bursts: tuple[Burst, ...] = ()
     prices_used: tuple[Price, ...] = ()
     warnings: tuple[str, ...] = ()
+    # What the estimate leaves out, each (item, why).
+    not_priced: tuple[tuple[str, str], ...] = ()
     free_tier: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -140,6 +142,7 @@ class Estimate:
             "components": [c.to_dict() for c in self.components],
             "burstHourly": [b.to_dict() for b in self.bursts],
             "warnings": list(self.warnings),
+            "notPriced": [{"item": item, "why": why} for item, why in self.not_priced],
             "assumptions": [p.to_dict() for p in self.assumptions],
             "unconfirmedPrices": [p.to_dict() for p in self.unconfirmed],
             "pricesUsed": [p.to_dict() for p in self.prices_used if not p.assumption],

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from docpipe.config import StackConfig, TargetKey
-from docpipe.cost import baseline, external
+from docpipe.cost import baseline, external, operations
 from docpipe.cost.estimate import estimate as full_estimate
 from docpipe.cost.estimate import free_tier_credit, price_book_for
 from docpipe.cost.load import role_load
@@ -122,6 +122,8 @@ class Search:
             external.e2b(any_plan, prices),
             external.unstructured(any_plan, prices),
             external.model_tokens(any_plan, prices),
+            operations.secrets(any_plan, prices),
+            operations.starter(any_plan, prices),
         ]
         self.fixed_usd = sum(c.usd for c in fixed if c is not None)
         self._coupled: dict[frozenset[Role], float] = {}
@@ -143,9 +145,14 @@ class Search:
             costs = {r: self.role_costs[(r, targets[r])] for r in ROLES}
             c = free_tier_credit(costs, self.plan_for(targets), self.prices)
             credit = c.usd if c is not None else 0.0
-        # Once-per-stack costs of the targets in use (Cloud Run: the CREMA scaler when it scales a role).
-        plan = self.plan_for(targets)
+        # Once-per-stack costs of the targets in use (Cloud Run: the CREMA scaler when it scales a role),
+        # and what follows where the roles run: their log groups, the images the plan builds.
         shared = [get_target(t).shared_cost(plan, self.prices) for t in sorted(plan.targets)]
+        costs = {r: self.role_costs[(r, targets[r])] for r in ROLES}
+        shared += [
+            operations.logs(plan, self.loads, costs, self.prices),
+            operations.registries(plan, self.prices),
+        ]
         return self.fixed_usd + self._coupled[key] + compute + credit + sum(c.usd for c in shared if c)
 
 
@@ -159,19 +166,24 @@ def recommend(
     """The cheapest allowed placement for `config`'s traffic, the runner-up, and why."""
     book = prices.fresh() if prices is not None else price_book_for(config)
     sized = right_size(config, book) if size_to_load else config
+    search = Search(sized, book, free_tier)
     excluded: dict[str, str] = {}
     allowed: dict[Role, list[TargetKey]] = {}
     for role in ROLES:
         allowed[role] = []
         for target in target_keys():
             why = exclusion(sized, role, target, book, max_wait)
+            # A recommendation satisfies the rules it is checked against: none that its own estimate
+            # warns about (capacity below the load).
+            warned = search.role_costs[(role, target)].warnings
+            if why is None and warned:
+                why = "; ".join(warned)
             if why is None:
                 allowed[role].append(target)
             else:
                 excluded[f"{role}={target}"] = why
         if not allowed[role]:
             raise ValueError(f"no target is allowed for {role}: " + "; ".join(excluded.values()))
-    search = Search(sized, book, free_tier)
     candidates = [
         Candidate(targets, search.total(targets))
         for combo in itertools.product(*(allowed[r] for r in ROLES))

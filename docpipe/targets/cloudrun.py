@@ -325,7 +325,10 @@ class CloudRunTarget(Target[CloudRunSizing]):
             min_instances=s.min_instances,
         )
         per_second = per_instance_second(s, prices)
-        cost = use.instance_seconds * per_second
+        # Never more than maxInstances can run in the month: beyond that the work queues, unbilled.
+        cap = s.max_instances * load.month_seconds
+        instance_seconds = min(use.instance_seconds, cap)
+        cost = instance_seconds * per_second
         tail = "scaleDownSeconds"
         u_name = "utilisationTarget"
         if s.scaler == "crema":
@@ -343,8 +346,11 @@ class CloudRunTarget(Target[CloudRunSizing]):
                 f"idle tail {num(round(use.idle_seconds))} s "
                 f"[{num(round(use.bursts))} bursts × ≤{num(cooldown)} s {tail}])"
             )
+        capped = ""
+        if instance_seconds < use.instance_seconds:
+            capped = f", capped at {s.max_instances} maxInstances × {num(load.month_seconds)} s"
         working = (
-            f"{how} = {num(round(use.instance_seconds))} inst-s × ({s.cpu} vCPU × {num(vcpu_rate)} + "
+            f"{how} = {num(round(use.instance_seconds))} inst-s{capped} × ({s.cpu} vCPU × {num(vcpu_rate)} + "
             f"{num(gib)} GiB × {num(gib_rate)}) USD/s"
         )
         warnings: list[str] = []
@@ -372,7 +378,7 @@ class CloudRunTarget(Target[CloudRunSizing]):
                 f"scaler {s.scaler or 'temporal'}",
             ),
             warnings=warnings,
-            extra={"instanceSeconds": use.instance_seconds, "bursts": use.bursts},
+            extra={"instanceSeconds": instance_seconds, "bursts": use.bursts},
         )
 
     def shared_cost(self, plan: PlacementPlan, prices: PriceBook) -> Component | None:
@@ -382,7 +388,7 @@ class CloudRunTarget(Target[CloudRunSizing]):
         if not roles or plan.config.gcp is None:
             return None
         poll = plan.config.gcp.crema_polling_seconds
-        month = prices.get("assume.daysPerMonth") * 86400
+        month = prices.get("assume.hoursPerMonth") * 3600
         calls, seconds = crema_usage(poll, month, prices)
         vcpu = prices.get("cloudrun.request.vcpuSecond")
         gib_rate = prices.get("cloudrun.request.gibSecond")
@@ -510,7 +516,7 @@ class CloudRunPool(Pool):
         self._account()
         inst.busy -= 1
         self.running -= 1
-        self.stats.busy_seconds += task.duration
+        self._completed(task)
         self.on_done(task)
         self.dispatch()
         if inst.busy == 0:
@@ -522,14 +528,24 @@ class CloudRunPool(Pool):
         self._account()
         self.instances.remove(inst)
 
+    def close(self, now: float) -> None:
+        self._account()
+        super().close(now)
+
     def instance_seconds(self, elapsed: float) -> float:
+        """Billed instance-seconds of the period, never more than maxInstances can run in it."""
         busy = self.stats.busy_seconds / (self.slots * self.utilisation)
-        return max(self.min * elapsed, busy + self.idle_alive)
+        return min(self.max * elapsed, max(self.min * elapsed, busy + self.idle_alive))
 
     def cost(self, elapsed: float, prices: PriceBook, closed: Estimate) -> tuple[float, dict[str, float]]:
         inst_s = self.instance_seconds(elapsed)
         per_s = per_instance_second(TARGET.sizing(self.placement), prices)
-        return inst_s * per_s, {"instanceSeconds": inst_s, "bursts": float(self.bursts)}
+        figures = {
+            "instanceSeconds": inst_s,
+            "capacitySeconds": self.max * elapsed,
+            "bursts": float(self.bursts),
+        }
+        return inst_s * per_s, figures
 
 
 TARGET = CloudRunTarget()

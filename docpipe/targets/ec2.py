@@ -34,6 +34,9 @@ KEY = "ec2"
 # drain grace is a little shorter so it exits cleanly inside it.
 STOP_TIMEOUT_SECONDS = 60
 DRAIN_GRACE_SECONDS = STOP_TIMEOUT_SECONDS - 5
+# Workers sit in the public subnets, each with a public IPv4 address (their way to the internet: no
+# NAT gateway). infra/placements/ec2.py reads this; AWS bills every public IPv4 address by the hour.
+PUBLIC_IPV4 = True
 # Right-sizing aims for this utilisation of the slots at the peak (headroom for bursts).
 SIZING_HEADROOM = 0.8
 
@@ -120,10 +123,14 @@ class Ec2Target(Target[Ec2Sizing]):
         n = s.desired_capacity
         compute = n * hours * hourly
         volumes = n * s.volume_gb * gb_month
+        ip_hourly = prices.get("vpc.publicIpv4.hour") if PUBLIC_IPV4 else 0.0
+        addresses = n * hours * ip_hourly
         working = (
             f"{n} × {num(hours)} h × {num(hourly)} USD/h ({s.instance_type}) + "
             f"{n} × {s.volume_gb} GB × {num(gb_month)} USD/GB-mo gp3"
         )
+        if PUBLIC_IPV4:
+            working += f" + {n} × {num(hours)} h × {num(ip_hourly)} USD/h public IPv4"
         slots = self.slots(s, prices)
         warnings: list[str] = []
         notes = [f"capacity {num(slots)} concurrent tasks; average load {load.utilisation:.3f}"]
@@ -136,13 +143,13 @@ class Ec2Target(Target[Ec2Sizing]):
         burst = Burst(
             role=placement.role,
             target=KEY,
-            usd_per_hour=s.max_size * hourly,
-            working=f"{s.max_size} (maxSize) × {num(hourly)} USD/h",
+            usd_per_hour=s.max_size * (hourly + ip_hourly),
+            working=f"{s.max_size} (maxSize) × {num(hourly + ip_hourly)} USD/h (incl. public IPv4)",
         )
         return RoleCost.compute(
             placement.role,
             KEY,
-            usd=compute + volumes,
+            usd=compute + volumes + addresses,
             working=working,
             burst=burst,
             notes=tuple(notes),
@@ -190,13 +197,15 @@ class Ec2Pool(Pool):
 
     def _finish(self, task: Task) -> None:
         self.busy -= 1
-        self.stats.busy_seconds += task.duration
+        self._completed(task)
         self.on_done(task)
         self.dispatch()
 
     def cost(self, elapsed: float, prices: PriceBook, closed: Estimate) -> tuple[float, dict[str, float]]:
-        month = prices.get("assume.daysPerMonth") * 86400
-        return closed.role_compute_usd(self.placement.role) * elapsed / month, {}
+        month = prices.get("assume.hoursPerMonth") * 3600
+        instances = float(TARGET.sizing(self.placement).desired_capacity) * elapsed  # always on
+        figures = {"instanceSeconds": instances, "capacitySeconds": instances}
+        return closed.role_compute_usd(self.placement.role) * elapsed / month, figures
 
 
 TARGET = Ec2Target()

@@ -291,12 +291,13 @@ class LambdaTarget(Target[LambdaSizing]):
         use = lambda_usage(load.tasks, load.task_seconds, load.month_seconds, poll)
         billed = use.billed_seconds
         inv = use.invocations
-        gb_seconds = inv * billed * gb
+        init = prices.get("assume.lambdaInitSeconds")  # AWS bills the INIT phase like duration
+        gb_seconds = inv * (billed + init) * gb
         duration = gb_seconds * gb_rate
         requests = inv * req_rate / 1e6
         working = (
-            f"{num(round(inv))} inv × {num(billed)} s × {num(gb)} GB × {num(gb_rate)} USD/GB-s "
-            f"({s.architecture}) + {num(round(inv))} req × {num(req_rate)} USD/1M"
+            f"{num(round(inv))} inv × ({num(billed)} s + {num(init)} s INIT) × {num(gb)} GB × "
+            f"{num(gb_rate)} USD/GB-s ({s.architecture}) + {num(round(inv))} req × {num(req_rate)} USD/1M"
         )
         notes = [
             f"{num(round(load.tasks))} tasks ({load.tasks_working}); "
@@ -412,6 +413,7 @@ class LambdaPool(Pool):
         self.idle: deque[_Invocation] = deque()  # idle pollers, longest-waiting first
         self.invocations = 0
         self.billed_seconds = 0.0
+        self.running: dict[int, _Invocation] = {}  # started and not yet returned
 
     def _pop_idle(self) -> _Invocation | None:
         now = self.clock.now
@@ -437,6 +439,7 @@ class LambdaPool(Pool):
     def _invoke(self) -> None:
         ready_at = self.clock.now + self.cold_start
         inv = _Invocation(poll_end=ready_at + self.poll, started=ready_at)
+        self.running[id(inv)] = inv
         self.live += 1
         self.starting += 1
         self.invocations += 1
@@ -459,7 +462,7 @@ class LambdaPool(Pool):
         self.clock.at(self.clock.now + task.duration, self._finish, inv, task)
 
     def _finish(self, inv: _Invocation, task: Task) -> None:
-        self.stats.busy_seconds += task.duration
+        self._completed(task)
         self.on_done(task)
         if inv.alive:
             self._idle(inv)
@@ -475,17 +478,27 @@ class LambdaPool(Pool):
 
     def _end(self, inv: _Invocation) -> None:
         self.live -= 1
+        self.running.pop(id(inv), None)
         self.billed_seconds += self.clock.now - inv.started
         self.dispatch()
+
+    def close(self, now: float) -> None:
+        super().close(now)
+        for inv in self.running.values():  # billed up to the end of the period
+            self.billed_seconds += max(0.0, now - inv.started)
+        self.running.clear()
 
     def cost(self, elapsed: float, prices: PriceBook, closed: Estimate) -> tuple[float, dict[str, float]]:
         s = TARGET.sizing(self.placement)
         gb_rate = prices.get(f"lambda.gbSecond.{s.architecture}")
-        duration = self.billed_seconds * s.memory_mb / 1024 * gb_rate
+        init = self.invocations * prices.get("assume.lambdaInitSeconds")
+        duration = (self.billed_seconds + init) * s.memory_mb / 1024 * gb_rate
         requests = self.invocations * prices.get("lambda.requestsPerMillion") / 1e6
         return duration + requests, {
             "invocations": float(self.invocations),
             "billedSeconds": self.billed_seconds,
+            "instanceSeconds": self.billed_seconds,
+            "capacitySeconds": self.concurrency * elapsed,
         }
 
 

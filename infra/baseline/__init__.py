@@ -19,6 +19,7 @@ import pulumi_aws as aws
 import pulumi_gcp as gcp
 
 from docpipe.config import SecretName, StackConfig
+from docpipe.deployment import STARTER_ARCHITECTURE, image_architectures
 from docpipe.plan import PlacementPlan
 from docpipe.worker_env import search_attributes_env
 from infra.baseline.bucket import DocumentBucket, Starter
@@ -37,14 +38,9 @@ Architecture = str  # "arm64" | "x86_64" (Lambda's names)
 PLATFORMS: dict[str, str] = {"arm64": "linux/arm64", "x86_64": "linux/amd64"}
 
 
-def role_architecture(plan: PlacementPlan, role: str) -> Architecture:
-    placement = plan.roles[role]  # type: ignore[index]
-    return placement.target_unit.architecture(placement.sizing)
-
-
 def required_architectures(plan: PlacementPlan) -> list[Architecture]:
     """CPU architectures the plan's workers need (the starter runs arm64)."""
-    return sorted({"arm64", *(role_architecture(plan, p.role) for p in plan)})
+    return image_architectures(plan)
 
 
 def gcp_secret_names(plan: PlacementPlan) -> set[str]:
@@ -189,8 +185,8 @@ def build_baseline(plan: PlacementPlan, secret_values: Mapping[SecretName, pulum
         "starter",
         stack=stack,
         bucket=bucket,
-        image_uri=baseline.image_ref("arm64"),
-        architecture="arm64",
+        image_uri=baseline.image_ref(STARTER_ARCHITECTURE),
+        architecture=STARTER_ARCHITECTURE,
         env=starter_env,
         secret_arns=starter_secrets,
         vpc=(network.private_subnet_ids, lambda_sg.id) if self_hosted else None,

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 
 from docpipe.config import BucketConfig
+from docpipe.deployment import LOG_RETENTION_DAYS, STARTER_MEMORY_MB, STARTER_TIMEOUT_SECONDS
 from infra.common import assume_role_policy, child, policy_document, tags
 from infra.iam import starter_statements
 
@@ -113,7 +114,10 @@ class Starter(pulumi.ComponentResource):
     ) -> None:
         super().__init__("docpipe:baseline:Starter", name, {}, opts)
         logs = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=f"/docpipe/{stack}/starter", retention_in_days=30, opts=child(self)
+            f"{name}-logs",
+            name=f"/docpipe/{stack}/starter",
+            retention_in_days=LOG_RETENTION_DAYS,
+            opts=child(self),
         )
         role = aws.iam.Role(
             f"{name}-role", assume_role_policy=assume_role_policy("lambda.amazonaws.com"), opts=child(self)
@@ -138,8 +142,8 @@ class Starter(pulumi.ComponentResource):
             image_uri=image_uri,
             image_config=aws.lambda_.FunctionImageConfigArgs(commands=[STARTER_COMMAND]),
             architectures=[architecture],
-            memory_size=512,
-            timeout=60,
+            memory_size=STARTER_MEMORY_MB,
+            timeout=STARTER_TIMEOUT_SECONDS,
             role=role.arn,
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(env)),
             logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", log_group=logs.name),

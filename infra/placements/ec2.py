@@ -17,8 +17,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from docpipe.deployment import LOG_RETENTION_DAYS
 from docpipe.plan import RolePlacement
-from docpipe.targets.ec2 import STOP_TIMEOUT_SECONDS
+from docpipe.targets.ec2 import PUBLIC_IPV4, STOP_TIMEOUT_SECONDS
 from docpipe.targets.ec2 import TARGET as EC2
 from infra.baseline import Baseline
 from infra.baseline.temporal import instance_ami
@@ -52,7 +53,7 @@ class Ec2Placement(Placement):
         logs = aws.cloudwatch.LogGroup(
             self.child_name("logs"),
             name=f"/docpipe/{stack}/{placement.role}",
-            retention_in_days=30,
+            retention_in_days=LOG_RETENTION_DAYS,
             opts=self.opts(),
         )
         role = aws.iam.Role(
@@ -84,7 +85,7 @@ class Ec2Placement(Placement):
             network_interfaces=[
                 aws.ec2.LaunchTemplateNetworkInterfaceArgs(
                     device_index=0,
-                    associate_public_ip_address="true",
+                    associate_public_ip_address="true" if PUBLIC_IPV4 else "false",
                     delete_on_termination="true",
                     security_groups=[sg.id],
                 )

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from docpipe.deployment import LOG_RETENTION_DAYS
 from docpipe.plan import RolePlacement
 from docpipe.targets.lambda_ import TARGET as LAMBDA
 from infra.baseline import Baseline
@@ -50,7 +51,7 @@ class LambdaPlacement(Placement):
         logs = aws.cloudwatch.LogGroup(
             self.child_name("logs"),
             name=f"/docpipe/{stack}/{placement.role}-lambda",
-            retention_in_days=30,
+            retention_in_days=LOG_RETENTION_DAYS,
             opts=self.opts(),
         )
         role = aws.iam.Role(

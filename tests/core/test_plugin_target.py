@@ -73,7 +73,7 @@ def test_cost_estimate_simulation_and_recommender_price_the_plugin(fargate: Modu
     config, _ = load_stack("dev", ROOT, FLIP, placeholder_secrets=True)
     est = estimate(config)
     line = est.component("extraction (fargate)")
-    assert line.usd == pytest.approx(720 * 2 * (1 * fargate.VCPU_HOUR_USD + 1 * fargate.GB_HOUR_USD))
+    assert line.usd == pytest.approx(730 * 2 * (1 * fargate.VCPU_HOUR_USD + 1 * fargate.GB_HOUR_USD))
     assert est.placement["extraction"] == "fargate"
     sim = simulate(config, days=1)
     assert sim.role("extraction").target == "fargate" and sim.role("extraction").tasks > 0

@@ -42,13 +42,19 @@ def column_text(out: str, heading: str) -> str:
 def test_cost_table_has_components_total_assumptions_and_unconfirmed(capsys) -> None:
     code, out, _ = run(capsys, "cost", "--stack", "prod")
     assert code == 0
-    assert "Unstructured API" in out and "450.00" in out
+    assert "Unstructured API" in out and "456.25" in out
     assert "TOTAL" in out
     assert "assume.analysisInputTokensPerFile = 8,000" in out
     assert "UNCONFIRMED prices used" in out and "† unstructured.page = 0.03" in out
-    assert "25.12†" in out  # the Cloud Run line rests on the unconfirmed worker-pool rate
+    assert "25.47†" in out  # the Cloud Run line rests on the unconfirmed worker-pool rate
     working = column_text(out, "working")  # the working, numbers filled in (wrapped to fit 80 columns)
-    assert re.search(r"inv × 16(\.\d+)? s × 0\.5 GB × 0\.0000133334 USD/GB-s \(arm64\)", working)
+    assert re.search(
+        r"inv × \(16(\.\d+)? s \+ 1\.5 s INIT\) × 0\.5 GB × 0\.0000133334 USD/GB-s \(arm64\)", working
+    )
+    # What the estimate leaves out is listed, each with why, within 80 columns.
+    left_out = out[out.index("not priced:") : out.index("UNCONFIRMED prices used")]
+    assert "data transfer out of AWS: extraction, analysis on Cloud Run" in " ".join(left_out.split())
+    assert max(len(line) for line in left_out.splitlines()) <= 80
     table = out[out.index("component") : out.index("† uses an unconfirmed price")]
     assert max(len(line) for line in table.splitlines()) <= 80
 
@@ -92,7 +98,7 @@ def test_price_override_from_the_command_line(capsys) -> None:
     code, out, _ = run(capsys, "cost", "--stack", "dev", "--set", "prices.nat.hour=0", "--json")
     assert code == 0
     data = json.loads(out)
-    assert data["deltaMonthlyUsd"] == pytest.approx(-720 * 0.045, abs=1e-6)
+    assert data["deltaMonthlyUsd"] == pytest.approx(-730 * 0.045, abs=1e-6)
 
 
 def test_unknown_price_key_is_a_clear_error(capsys) -> None:
@@ -127,6 +133,23 @@ def test_simulate_json(capsys) -> None:
     data = json.loads(out)
     assert data["profile"] == "bursty" and data["days"] == 3
     assert data["endToEndSeconds"]["p99"] >= data["endToEndSeconds"]["p50"] > 0
+    assert data["keepsUp"] is True and data["cannotKeepUp"] == []
+
+
+def test_simulate_says_plainly_when_a_placement_cannot_keep_up(capsys) -> None:
+    args = ("simulate", "--stack", "prod", "--days", "4", "--set", "traffic.filesPerDay=2000")
+    code, out, _ = run(capsys, *args)
+    assert code == 0
+    assert "backlog at the end:" in out and "documents unfinished, oldest" in out
+    words = " ".join(out.split())
+    assert "prod cannot keep up with 2,000 files/day" in words
+    assert "analysis on cloudrun:" in words and "(activities.analysis.cloudrun.maxInstances)" in words
+    tail = out[out.index("billed vs capacity") :]
+    assert max(len(line) for line in tail.splitlines()[:-1]) <= 80  # the last line lists prices
+    data = json.loads(run(capsys, *args, "--json")[1])
+    assert data["keepsUp"] is False and data["backlog"]["documents"] > 0
+    for role in data["roles"]:
+        assert role["detail"]["instanceSeconds"] <= role["detail"]["capacitySeconds"]
 
 
 def test_compare_writes_a_png_chart(capsys, tmp_path, monkeypatch) -> None:

@@ -59,20 +59,21 @@ def _models(config):
 
 def test_low_scenario_as_docpipe_prices_it(stack) -> None:
     models = _models(stack("dev"))
-    # all-EC2 compute: t4g.micro 7.648 (workflow) + t4g.medium 25.792 + t4g.small 13.696 + t4g.micro 7.648
-    # + t4g.nano 4.624 (each = 720 h × price + 20 GB × 0.08) = 59.408
-    assert models["all-ec2"].by_category("compute") == pytest.approx(59.408)
+    # all-EC2 compute: t4g.micro 11.382 (workflow) + t4g.medium 29.778 + t4g.small 17.514 + t4g.micro
+    # 11.382 + t4g.nano 8.316 (each = 730 h × (price + 0.005 public IPv4) + 20 GB × 0.08) = 78.372
+    assert models["all-ec2"].by_category("compute") == pytest.approx(78.372)
     # The seed's hybrid: Lambda storage needs the database (VPC) and Temporal Cloud (internet) → a NAT
-    # gateway, which enrichment's Lambda then joins for the cache: 720 × 0.045 + (300 + 90 tasks) ×
-    # 5 MB = 1.90 GB × 0.045 = 32.49, more than all of its compute.
+    # gateway, which enrichment's Lambda then joins for the cache: 730 × (0.045 + 0.005 Elastic IP) +
+    # (304.17 + 91.25 tasks) × 5 MB = 1.93 GB × 0.045 = 36.59, more than all of its compute.
     hybrid = models["seed-hybrid"]
-    assert hybrid.component("NAT gateway").usd == pytest.approx(32.486, abs=0.001)
+    assert hybrid.component("NAT gateway").usd == pytest.approx(36.587, abs=0.001)
     # Its compute: Cloud Run extraction + analysis, each burst idling 300 s (scaleDownSeconds) — a
     # few dollars — and the Lambda roles' cents; all well under the NAT gateway.
     assert hybrid.by_category("compute") < 7
-    # Lambda compute is bounded by one full-timeout invocation per task (300 × 320 s × 0.5 GB for
-    # enrichment's 90 tasks, etc.): enrichment ≤ 90 × 320 × 0.5 × 0.0000133334 + 90 × 0.2/1M = 0.192
-    assert hybrid.component("enrichment (lambda)").usd <= 90 * 320 * 0.5 * 0.0000133334 + 90 * 0.2e-6
+    # Lambda compute is bounded by one full-timeout invocation (and its INIT) per task (321.5 s × 0.5 GB
+    # for each of enrichment's 91.25 tasks, etc.): ≤ 91.25 × 321.5 × 0.5 × 0.0000133334 + 91.25 × 0.2/1M
+    tasks = 10 * 730 / 24 * 0.3
+    assert hybrid.component("enrichment (lambda)").usd <= tasks * (321.5 * 0.5 * 0.0000133334 + 0.2e-6)
     # Temporal Cloud's Essentials minimum (100) dwarfs the seed's "Temporal Server: $25 (Cloud)".
     assert hybrid.component("temporal (Cloud, Essentials)").usd == pytest.approx(100, abs=0.01)
 
@@ -80,24 +81,24 @@ def test_low_scenario_as_docpipe_prices_it(stack) -> None:
 def test_medium_scenario_as_docpipe_prices_it(stack) -> None:
     config = stack("prod")
     est = estimate(config)
-    # The stack's total: compute 54.88 (Cloud Run roles scaled by CREMA) + baseline 155.75 (Valkey
-    # serverless 6.05 and the CREMA service + scheduler 2.41 included) + external 497.80 — the
-    # Unstructured API (3,000 files × 5 pages × 0.03 = 450) is the largest line, not the workers
-    # (seed: "$50").
+    # The stack's total: compute 55.80 (Cloud Run roles scaled by CREMA) + baseline 162.31 (Valkey
+    # serverless 6.13, the NAT gateway with its Elastic IP 37.37, the CREMA service + scheduler 2.44,
+    # secrets, logs, images and the starter included) + external 503.89 — the Unstructured API
+    # (3,041.7 files × 5 pages × 0.03 = 456.25) is the largest line, not the workers (seed: "$50").
     assert est.top_drivers(1)[0].name == "Unstructured API"
-    assert est.total_monthly_usd == pytest.approx(708.42, abs=0.05)
+    assert est.total_monthly_usd == pytest.approx(721.99, abs=0.05)
     models = _models(config)
-    assert models["all-ec2"].by_category("compute") == pytest.approx(59.408)  # same fleet carries 100/day
+    assert models["all-ec2"].by_category("compute") == pytest.approx(78.372)  # same fleet carries 100/day
 
 
 def test_high_scenario_as_docpipe_prices_it(stack) -> None:
     models = _models(stack("prod", *HIGH_SETS))
     # 500/day: extraction load ρ = 500 × 210 s / 86,400 = 1.22 tasks, × 1.8 diurnal peak ÷ (2 slots × 0.8)
     # → 2 × t4g.medium; analysis ρ = 1.56 → 2 × t4g.small. All-EC2 compute:
-    # 7.648 + 2 × 25.792 + 2 × 13.696 + 7.648 + 4.624 = 98.896
-    assert models["all-ec2"].by_category("compute") == pytest.approx(98.896)
-    # Serverless is 2–3× that at 500/day (the seed's conclusion holds, for a different reason: every
+    # 11.382 + 2 × 29.778 + 2 × 17.514 + 11.382 + 8.316 = 125.664 (public IPv4 and 730 h included)
+    assert models["all-ec2"].by_category("compute") == pytest.approx(125.664)
+    # Serverless is 1.5–3× that at 500/day (the seed's conclusion holds, for a different reason: every
     # Lambda invocation is billed for its whole poll window — half the timeout, since the worker must
     # be able to finish the activity it holds — and every Cloud Run burst for its scale-down window).
-    assert models["all-lambda"].by_category("compute") > 2 * 98.896
-    assert models["all-cloudrun"].by_category("compute") > 3 * 98.896
+    assert models["all-lambda"].by_category("compute") > 1.5 * 125.664
+    assert models["all-cloudrun"].by_category("compute") > 2 * 125.664

@@ -126,7 +126,7 @@ def test_tier_high_moves_every_unpinned_role(run: Callable[..., OfflineResult]) 
     high = run("prod", ["tier=high", "activities.analysis.target=cloudrun"])
     targets = {p.role: p.target for p in high.plan}
     assert targets == {
-        "workflow": "ec2",
+        "workflow": "lambda",
         "extraction": "ec2",
         "analysis": "cloudrun",  # pinned by the stack
         "enrichment": "lambda",
@@ -134,7 +134,7 @@ def test_tier_high_moves_every_unpinned_role(run: Callable[..., OfflineResult]) 
     }
     names = {r.name for r in high.resources if r.type.startswith("docpipe:placement:")}
     assert names == {
-        "workflow-ec2",
+        "workflow-lambda",
         "extraction-ec2",
         "analysis-cloudrun",
         "enrichment-lambda",

@@ -49,7 +49,7 @@ def test_docpipe_plan_section() -> None:
     view = SimpleNamespace(stack="dev", result=SimpleNamespace(resources=resources("dev")))
     section = policy_section(view)  # type: ignore[arg-type]
     assert section.title == "Policy verdicts"
-    assert section.lines[0].startswith("with policies/dev.json at 10 files/day: monthly estimate 160.74 USD")
+    assert section.lines[0].startswith("with policies/dev.json at 10 files/day: monthly estimate 166.50 USD")
     assert section.lines[-1] == "  pulumi up --policy-pack policies: would pass"
     assert section.data["passed"] is True and len(section.data["policies"]) == 12
 

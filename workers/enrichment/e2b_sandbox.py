@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import logging
-import math
 
+from workers.contract import e2b_sandbox_lifetime_seconds
 from workers.enrichment.program import inline_program, parse_output
 from workers.errors import enrichment_failed
 from workers.types import Element
@@ -25,7 +25,7 @@ class E2BSandbox:
         from e2b_code_interpreter import AsyncSandbox
 
         # The sandbox itself expires shortly after the run's own deadline, even if our kill is lost.
-        sandbox = await AsyncSandbox.create(timeout=math.ceil(self.timeout_seconds) + 30)
+        sandbox = await AsyncSandbox.create(timeout=e2b_sandbox_lifetime_seconds(self.timeout_seconds))
         try:
             execution = await sandbox.run_code(inline_program(code, elements), timeout=self.timeout_seconds)
         except TimeoutException as err:
