@@ -16,8 +16,8 @@ from workers.settings import Settings, SettingsError
 
 
 def _exit(code: int) -> int:
-    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134) after all
-    # work is done; flush and leave without finalisation instead.
+    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134)
+    # after all work is done; flush and leave without finalisation instead.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -32,13 +32,16 @@ def run_worker(args: argparse.Namespace) -> int:
         os.environ[Env.SHUTDOWN_GRACE_SECONDS] = str(args.grace)
     if args.build_id:
         os.environ[Env.BUILD_ID] = args.build_id
+    from workers import redact
     from workers.secrets import resolve_secret_refs
 
+    redact.install_log_filter()
     try:
         resolve_secret_refs()
+        redact.register_env()  # after the refs: fetched secrets are scrubbed too
         settings = Settings.from_env()
     except (SettingsError, ValueError, RuntimeError) as err:
-        print(f"docpipe worker: {err}", file=sys.stderr)
+        print(f"docpipe worker: {redact.scrub(str(err))}", file=sys.stderr)
         return 2
     from workers.serve import serve
 

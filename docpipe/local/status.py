@@ -33,8 +33,11 @@ def _count_running(address: str) -> int | None:
 
 
 def collect() -> dict[str, Any]:
-    """The report as a dict (the --json output)."""
+    """The report as a dict (the --json output); configured secret values are scrubbed from reasons."""
+    from workers import redact
     from workers.storage.status import read_status
+
+    redact.register_env()
 
     url = os.environ.get(Env.DATABASE_URL)
     in_flight: int | None = None
@@ -78,7 +81,7 @@ def collect() -> dict[str, Any]:
                 "sha256": f.sha256,
                 "filename": f.filename,
                 "failedStage": f.failed_stage,
-                "reason": f.reason,
+                "reason": redact.scrub(f.reason) if f.reason else f.reason,
                 "updatedAt": f.updated_at.isoformat(),
             }
             for f in report.failures

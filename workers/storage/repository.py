@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+from workers.redact import scrub
 from workers.types import StoreInput
 
 _UPSERT = """
@@ -49,7 +50,8 @@ def upsert_params(inp: StoreInput) -> dict[str, Any]:
         "content_type": ref.content_type,
         "size": ref.size,
         "status": inp.status,
-        "reason": inp.reason,
+        # Defence in depth: activity errors are scrubbed where they are raised, this catches the rest.
+        "reason": scrub(inp.reason) if inp.reason else inp.reason,
         "failed_stage": inp.failed_stage,
         "document_type": analysis.document_type if analysis else None,
         "summary": analysis.summary if analysis else None,
