@@ -44,7 +44,6 @@ class StorageActivities:
     def __init__(self, conninfo: Callable[[], Awaitable[str]]) -> None:
         self._conninfo = conninfo
         self._conn: Any = None
-        self._migrated = False
         self._lock = asyncio.Lock()
 
     async def _connection(self) -> Any:
@@ -52,11 +51,11 @@ class StorageActivities:
 
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(await self._conninfo(), autocommit=False)
-            if not self._migrated:
-                applied = await migrate(self._conn)
-                if applied:
-                    logger.info("applied schema migrations %s", applied)
-                self._migrated = True
+            # On every new connection, not once per process: a database that lost its data (a wiped
+            # data dir, a restore) comes back without the table, and every store would fail.
+            applied = await migrate(self._conn)
+            if applied:
+                logger.info("applied schema migrations %s", applied)
         return self._conn
 
     @activity.defn(name="store_document")
