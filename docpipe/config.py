@@ -664,7 +664,9 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{NAMESPACE}:{path}: is required but not set"
     message = str(error["msg"]).removeprefix("Value error, ")
     shown = "" if isinstance(value, Mapping) else f" (got {value!r})"
-    return f"{NAMESPACE}:{path}: {message}{shown}"
+    # The region comes from the provider's own key (stackfile reads aws:region into awsRegion).
+    key = "aws:region" if path == "awsRegion" else f"{NAMESPACE}:{path}"
+    return f"{key}: {message}{shown}"
 
 
 def validate_stack_config(

@@ -40,7 +40,7 @@ REFUSED: list[tuple[str, list[str], list[str]]] = [
         ["gcp.region=mars-1"],
         ["gcp.region", "'mars-1'", "Google Cloud (Cloud Run) region"],
     ),
-    ("aws:region=mars-1", ["aws:region=mars-1"], ["awsRegion", "'mars-1'", "not an AWS region"]),
+    ("aws:region=mars-1", ["aws:region=mars-1"], ["aws:region: is not an AWS region", "'mars-1'"]),
     (
         "temporal.cloudRegion=mars",
         ["temporal.cloudRegion=mars"],
