@@ -86,7 +86,10 @@ class RedactingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not _values:
             return True
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: the handler reports it, as without the filter
+            return True
         clean = scrub(message)
         if clean != message:
             record.msg, record.args = clean, None
