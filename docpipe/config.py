@@ -9,9 +9,11 @@ would be valid. No resource is declared before this succeeds.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -26,7 +28,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from docpipe import rules
+from docpipe import catalog, rules
 from docpipe.build_id import MOVING_TAGS
 from docpipe.models import NAMESPACE, ConfigModel
 from docpipe.targets import all_targets, get_target
@@ -54,6 +56,32 @@ PAYLOAD_KEY_PREFIX = "v0/"
 _UPLOAD_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}(/[A-Za-z0-9][A-Za-z0-9._-]{0,62}){0,3}/")
 
 _Model = ConfigModel
+
+# RDS for PostgreSQL major versions (docs.aws.amazon.com/AmazonRDS/latest/PostgreSQLReleaseNotes):
+# 13-17 are in standard support; 18 is accepted so a stack can move to it when RDS offers it. A
+# version is a major (`16`: the provider's engineVersion then takes the latest minor) or
+# major.minor (`16.4`).
+POSTGRES_MAJORS = range(13, 19)
+_ENGINE_VERSION = re.compile(r"(\d+)(\.\d+)?")
+
+
+def http_url(value: str) -> str:
+    """`value` if it is an http(s) URL with a host (what the backends' clients are given)."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises on a port that is not a number or out of range
+    except ValueError as err:
+        raise ValueError(f"is not a valid URL ({err}); expected e.g. http://localhost:11434") from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host, e.g. http://localhost:11434")
+    return value
+
+
+def _region(kind: catalog.RegionKind, value: str) -> str:
+    problem = catalog.region_problem(kind, value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 def _prefixed(err: ValidationError, prefix: str) -> list[InitErrorDetails]:
@@ -205,6 +233,11 @@ class ExtractionBackend(_Model):
         description="Send multi-page PDFs as parallel page chunks (unstructured-client's split_pdf_page).",
     )
 
+    @field_validator("server_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return http_url(value)
+
 
 class AnalysisBackend(_Model):
     """`backends.analysis`: how the analysis role reads the elements."""
@@ -218,6 +251,11 @@ class AnalysisBackend(_Model):
     max_concurrent_calls: Annotated[
         int, Field(ge=1, le=1000, description="Model calls in flight at once per stack (Valkey semaphore).")
     ] = WORKER.max_concurrent_model_calls
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return http_url(value)
 
 
 class EnrichmentBackend(_Model):
@@ -247,7 +285,6 @@ class TemporalConfig(_Model):
     address: str | None = Field(None, pattern=r"^[A-Za-z0-9.-]+:\d{2,5}$")
     cloud_region: str = Field(
         "aws-us-east-1",
-        pattern=r"^(aws|gcp)-[a-z0-9-]+$",
         description="Temporal Cloud region of the namespace (mode cloud). Its cloud decides which serverless "
         "targets Temporal's worker controller can drive: aws-* → Lambda, gcp-* → Cloud Run.",
     )
@@ -267,6 +304,11 @@ class TemporalConfig(_Model):
         "Ask Temporal for it (Cloud: your account team / the Cloud Run setup guide; self-hosted: your "
         "server's GCP identity).",
     )
+
+    @field_validator("cloud_region")
+    @classmethod
+    def _cloud_region(cls, value: str) -> str:
+        return _region("temporalCloud", value)
 
     def controller_providers(self) -> tuple[frozenset[str], str]:
         """The compute providers Temporal's worker controller can drive for this namespace, and why."""
@@ -305,6 +347,38 @@ class DatabaseConfig(_Model):
         "instance until this is false and applied. A uniquely named final snapshot is taken on delete.",
     )
 
+    @field_validator("engine_version", mode="before")
+    @classmethod
+    def _engine_version(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)  # `engineVersion: 16` in YAML is a number; the provider takes "16"
+        if not isinstance(value, str):
+            return value  # the str field rejects it with the type
+        m = _ENGINE_VERSION.fullmatch(value)
+        if not m or int(m.group(1)) not in POSTGRES_MAJORS:
+            raise ValueError(
+                "is not an RDS for PostgreSQL version; use a major version "
+                f"{POSTGRES_MAJORS.start}-{POSTGRES_MAJORS.stop - 1} (e.g. 17) or major.minor (e.g. 16.4)"
+            )
+        return value
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _networks(cls, cidrs: tuple[str, ...]) -> tuple[str, ...]:
+        networks: list[IpNetwork] = []
+        for cidr in cidrs:
+            try:
+                networks.append(ipaddress.ip_network(cidr, strict=False))
+            except ValueError:
+                raise ValueError(f"{cidr!r} is not a CIDR network (e.g. 203.0.113.0/24)") from None
+        open_to = internet_covered(networks)
+        if open_to:
+            raise ValueError(
+                f"together admit the whole internet ({open_to}); list only the egress networks of the "
+                "workers outside AWS"
+            )
+        return cidrs
+
     @model_validator(mode="after")
     def _cidrs(self) -> DatabaseConfig:
         if self.reachability == "public-tls" and not self.allowed_cidrs:
@@ -312,9 +386,23 @@ class DatabaseConfig(_Model):
                 "reachability public-tls needs allowedCidrs (the egress networks of the workers "
                 "outside AWS); 0.0.0.0/0 is not accepted"
             )
-        if any(c.endswith("/0") for c in self.allowed_cidrs):
-            raise ValueError("allowedCidrs must not contain a /0 network")
         return self
+
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def internet_covered(networks: list[IpNetwork]) -> str:
+    """`"0.0.0.0/0"` / `"::/0"` when the union of `networks` is a whole address family, else "".
+
+    0.0.0.0/1 + 128.0.0.0/1 is as open as 0.0.0.0/0: the union is collapsed before it is judged.
+    """
+    found = []
+    for version, whole in ((4, "0.0.0.0/0"), (6, "::/0")):
+        same = [n for n in networks if n.version == version]
+        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(same)):  # type: ignore[type-var]
+            found.append(whole)
+    return " and ".join(found)
 
 
 class CacheConfig(_Model):
@@ -357,7 +445,7 @@ class BucketConfig(_Model):
 
 class GcpConfig(_Model):
     project: str = Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
-    region: str = "us-central1"
+    region: str = Field("us-central1", description="Google Cloud region of the Cloud Run roles.")
     crema_image: str | None = Field(
         None,
         pattern=r"^[a-z0-9.-]+(:[0-9]+)?/[A-Za-z0-9._/-]+(:[A-Za-z0-9_.-]+|@sha256:[a-f0-9]{64})$",
@@ -379,6 +467,11 @@ class GcpConfig(_Model):
             "the pools (a whole number of minutes): adds up to this much to every scale-up and scale-down.",
         ),
     ] = 60
+
+    @field_validator("region")
+    @classmethod
+    def _gcp_region(cls, value: str) -> str:
+        return _region("gcp", value)
 
     @field_validator("crema_polling_seconds")
     @classmethod
@@ -412,7 +505,10 @@ class StackConfig(_Model):
         "image's content (src-<hash> of what the Dockerfile copies). A moving tag (latest, main …) is "
         "refused: one build id must name one build.",
     )
-    prices: dict[str, float] = Field(default_factory=dict)
+    prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="Price-book overrides by key (docpipe/cost/pricebook.yaml): finite and >= 0.",
+    )
     # Which secret config keys are set (values never enter this model).
     secrets_present: frozenset[SecretName] = frozenset()
 
@@ -432,6 +528,11 @@ class StackConfig(_Model):
         if self.temporal.mode == "external":
             need["temporalApiKey"] = "temporal.mode is external"
         return need
+
+    @field_validator("aws_region")
+    @classmethod
+    def _aws_region(cls, value: str) -> str:
+        return _region("aws", value)
 
     @field_validator("image_tag")
     @classmethod
@@ -475,6 +576,38 @@ def _path(loc: tuple[int | str, ...]) -> str:
         else:
             parts.append(("." if parts else "") + str(item))
     return "".join(parts)
+
+
+def _holds_text(annotation: Any) -> bool:
+    """str, str | None, or a Literal of strings."""
+    if annotation is str:
+        return True
+    args = get_args(annotation)
+    if not args:
+        return False
+    if all(isinstance(a, str) for a in args):  # Literal["a", "b"]
+        return True
+    return any(_holds_text(a) for a in args if a is not type(None))
+
+
+def text_key(path: str) -> bool:
+    """Whether the `docpipe:` key at dotted `path` holds text (so `--set imageTag=1.10` stays "1.10")."""
+    model: type[BaseModel] | None = StackConfig
+    parts = path.split(".")
+    for i, key in enumerate(parts):
+        if model is None:
+            return False
+        if model is ActivityConfig and key in all_targets():
+            model = all_targets()[key].sizing_model
+            continue
+        field = next((f for name, f in model.model_fields.items() if key in {name, f.alias}), None)
+        if field is None:
+            return False
+        if i == len(parts) - 1:
+            return _holds_text(field.annotation)
+        candidates = [a for a in (get_args(field.annotation) or (field.annotation,)) if isinstance(a, type)]
+        model = next((a for a in candidates if issubclass(a, BaseModel)), None)
+    return False
 
 
 def _valid_keys(model: type[BaseModel]) -> list[str]:
@@ -531,7 +664,9 @@ def _describe(error: Mapping[str, Any]) -> str:
         return f"{NAMESPACE}:{path}: is required but not set"
     message = str(error["msg"]).removeprefix("Value error, ")
     shown = "" if isinstance(value, Mapping) else f" (got {value!r})"
-    return f"{NAMESPACE}:{path}: {message}{shown}"
+    # The region comes from the provider's own key (stackfile reads aws:region into awsRegion).
+    key = "aws:region" if path == "awsRegion" else f"{NAMESPACE}:{path}"
+    return f"{key}: {message}{shown}"
 
 
 def validate_stack_config(

@@ -127,6 +127,9 @@ def stack_problems(config: StackConfig, check_secrets: bool = True) -> list[str]
             "(host:port of your Temporal frontend)"
         )
     found.extend(provider_pairs(config))
+    found.extend(priced_types(config))
+    found.extend(timing_problems(config))
+    found.extend(capacity_problems(config))
     if check_secrets:
         for key, why in config.required_secrets().items():
             if key not in config.secrets_present:
@@ -156,6 +159,73 @@ def provider_pairs(config: StackConfig) -> list[str]:
             "or temporal.mode external / cloud with a gcp-* cloudRegion for Temporal-scaled Cloud Run"
         ]
     return []
+
+
+def priced_types(config: StackConfig) -> list[str]:
+    """Every instance type, DB class and cache node type the stack names can be priced.
+
+    The price book's per-type keys are the list of valid names (a stack adds one with
+    `docpipe:prices`); each role's ec2 section is checked, placed on ec2 or not, so a later flip
+    cannot meet an unpriceable type.
+    """
+    from docpipe import catalog
+
+    named: list[tuple[catalog.TypeKind, str, str]] = []
+    for role in ROLES:
+        sizing = config.activities[role].sizings.get("ec2")
+        itype = getattr(sizing, "instance_type", None)
+        if itype is not None:
+            named.append(("ec2", f"activities.{role}.ec2.instanceType", itype))
+    named.append(("ec2", "temporal.selfHostedInstanceType", config.temporal.self_hosted_instance_type))
+    named.append(("rds", "database.instanceClass", config.database.instance_class))
+    named.append(("elasticache", "cache.nodeType", config.cache.node_type))
+    found = []
+    for kind, path, value in named:
+        valid = catalog.priced_types(kind, config.prices)
+        if value in valid:
+            continue
+        key = f"{catalog.PRICE_PREFIX[kind]}{value}"
+        found.append(
+            f"{NAMESPACE}:{path}: {value!r} cannot be priced (the price book has no {key}); priced: "
+            f"{', '.join(valid)}{catalog.nearest(value, valid)}; or add its hourly price as "
+            f"docpipe:prices.{key}"
+        )
+    return found
+
+
+# The workflow's own start-to-close timeout of enrichment when activityTimeoutSeconds is unset.
+DEFAULT_ENRICHMENT_ACTIVITY_SECONDS = 300
+
+
+def timing_problems(config: StackConfig) -> list[str]:
+    """A sandbox run must end inside the activity that waits for it."""
+    sandbox = config.backends.enrichment.timeout_seconds
+    activity = config.activities["enrichment"].activity_timeout_seconds or DEFAULT_ENRICHMENT_ACTIVITY_SECONDS
+    if sandbox <= activity:
+        return []
+    return [
+        f"{NAMESPACE}:backends.enrichment.timeoutSeconds: {sandbox} s is longer than "
+        f"activities.enrichment.activityTimeoutSeconds ({activity} s): Temporal would time the activity "
+        f"out and retry it while the sandbox still runs; set it to at most {activity} s or raise "
+        "the activity timeout"
+    ]
+
+
+def capacity_problems(config: StackConfig) -> list[str]:
+    """Every role must run: an EC2 group of 0 instances never serves its queue."""
+    found = []
+    for role in ROLES:
+        activity = config.activities[role]
+        if activity.target != "ec2":
+            continue
+        desired = getattr(activity.sizing(), "desired_capacity", None)
+        if desired == 0:
+            found.append(
+                f"{NAMESPACE}:activities.{role}.ec2.desiredCapacity: 0 (with minSize 0) runs no worker "
+                f"for {role}, so every document would wait forever; set desiredCapacity (and minSize) "
+                "to at least 1, or place the role on lambda or cloudrun to scale to zero"
+            )
+    return found
 
 
 def problems(config: StackConfig, check_secrets: bool = True) -> list[str]:

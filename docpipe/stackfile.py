@@ -24,6 +24,7 @@ from docpipe.config import (
     TIERS,
     ConfigError,
     StackConfig,
+    text_key,
     validate_stack_config,
 )
 from docpipe.presets import deep_merge, preset_activities
@@ -33,6 +34,36 @@ PROJECT_FILE = "Pulumi.yaml"
 # Provider config read by docpipe besides its own namespace.
 AWS_REGION_KEY = "aws:region"
 PRICES_PREFIX = "prices."
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping (YAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise DuplicateKeyError(
+                    f"{key_node.start_mark.name}: line {line}: key {key!r} appears twice in one mapping "
+                    f"(first on line {seen[key]}); YAML keeps only the last, so remove one"
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class DuplicateKeyError(ValueError):
+    pass
+
+
+def read_yaml(path: Path, stack: str) -> Any:
+    """A stack or project file, with duplicate keys an error naming the file and lines."""
+    try:
+        with path.open() as f:
+            return yaml.load(f, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except DuplicateKeyError as err:
+        raise ConfigError(stack, [str(err)]) from None
 
 
 @dataclass(frozen=True)
@@ -61,7 +92,8 @@ def _encode(value: Any) -> str:
 
 
 def parse_set(assignment: str) -> tuple[str, Any]:
-    """`path=value` as `pulumi config set --path` reads it: true/false → bool, integers → numbers."""
+    """`path=value` as `pulumi config set --path` reads it: true/false → bool, integers → numbers —
+    except where the key holds text (`imageTag=1.10` stays "1.10", `engineVersion=16` stays "16")."""
     path, sep, text = assignment.partition("=")
     path = path.strip().removeprefix(f"{NAMESPACE}:")
     if not sep or not path:
@@ -69,6 +101,8 @@ def parse_set(assignment: str) -> tuple[str, Any]:
             "--set", [f"--set {assignment!r}: expected PATH=VALUE, e.g. activities.extraction.target=ec2"]
         )
     value: Any = text
+    if text_key(path):
+        return path, text
     if text in {"true", "false"}:
         value = text == "true"
     else:
@@ -112,7 +146,7 @@ def flat_from_stack_file(
                 f"{did_you_mean(stack, stacks)}"
             ],
         )
-    project = yaml.safe_load((root / PROJECT_FILE).read_text()) or {}
+    project = read_yaml(root / PROJECT_FILE, stack) or {}
     values: dict[str, Any] = {}
     for key, decl in (project.get("config") or {}).items():
         if isinstance(decl, Mapping) and "default" in decl:
@@ -122,7 +156,7 @@ def flat_from_stack_file(
         elif not isinstance(decl, Mapping):
             values[key] = decl
     secret_keys: set[str] = set()
-    stack_config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    stack_config = (read_yaml(stack_file, stack) or {}).get("config") or {}
     for key, value in stack_config.items():
         if isinstance(value, Mapping) and set(value) == {"secure"}:
             secret_keys.add(key)
@@ -141,6 +175,9 @@ def flat_from_stack_file(
             and isinstance(namespaced[path], dict)
         ):
             raise ConfigError(stack, [f"--set {path}: is a map; set one of its keys ({path}.KEY=VALUE)"])
+        if ":" in path:  # another namespace's key (aws:region): set as the engine would hold it
+            values[path] = value
+            continue
         if path.startswith(PRICES_PREFIX):
             # Price keys are dotted names themselves (lambda.gbSecond.arm64): one key, not a path.
             prices = namespaced.setdefault("prices", {})

@@ -23,13 +23,16 @@ def run_worker(args: argparse.Namespace) -> int:
         os.environ[Env.SHUTDOWN_GRACE_SECONDS] = str(args.grace)
     if args.build_id:
         os.environ[Env.BUILD_ID] = args.build_id
+    from workers import redact
     from workers.secrets import resolve_secret_refs
 
+    redact.install_log_filter()
     try:
         resolve_secret_refs()
+        redact.register_env()  # after the refs: fetched secrets are scrubbed too
         settings = Settings.from_env()
     except (SettingsError, ValueError, RuntimeError) as err:
-        print(f"docpipe worker: {err}", file=sys.stderr)
+        print(f"docpipe worker: {redact.scrub(str(err))}", file=sys.stderr)
         return 2
     from workers.connect import NOTHING_ANSWERS_HINT, NoTemporal
     from workers.serve import serve

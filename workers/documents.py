@@ -5,11 +5,22 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import mimetypes
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from workers.errors import bad_document
 from workers.types import DocumentRef
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(name: str) -> str:
+    """`name` as text any encoder accepts: a file name that is not UTF-8 (read with surrogateescape,
+    'caf\udce9.txt') gets U+FFFD for each undecodable byte. The reference keeps the exact name
+    (storage records its bytes); prompts, element metadata and ids use this form."""
+    return _SURROGATE.sub("\ufffd", name)
+
 
 # mimetypes misses these on minimal images.
 _TYPES = {

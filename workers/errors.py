@@ -11,6 +11,8 @@ from temporalio.exceptions import ApplicationError
 BAD_DOCUMENT = "BadDocument"
 BAD_MODEL_OUTPUT = "BadModelOutput"
 ENRICHMENT_FAILED = "EnrichmentFailed"
+# Storage could not write even the document's failure: retrying the same values cannot help.
+UNSTORABLE = "Unstorable"
 # Errors that retrying cannot fix; the workflow records them as the document's failure reason.
 NON_RETRYABLE = [BAD_DOCUMENT, BAD_MODEL_OUTPUT, ENRICHMENT_FAILED]
 
@@ -25,3 +27,7 @@ def bad_model_output(reason: str) -> ApplicationError:
 
 def enrichment_failed(reason: str) -> ApplicationError:
     return ApplicationError(reason, type=ENRICHMENT_FAILED, non_retryable=True)
+
+
+def unstorable(reason: str) -> ApplicationError:
+    return ApplicationError(reason, type=UNSTORABLE, non_retryable=True)

@@ -123,6 +123,10 @@ async def configure(config: LambdaWorkerConfig) -> AsyncGenerator[None, None]:
     if not role:
         raise RuntimeError(f"{Env.ROLE} is not set: which role should this function serve?")
     resolve_secret_refs()  # fetches only what is not in the environment yet (the first invocation)
+    from workers import redact
+
+    redact.register_env()
+    redact.install_log_filter()
     api_key = os.environ.get("TEMPORAL_API_KEY")
     if api_key and "api_key" not in config.client_connect_config:
         # envconfig was read when the handler was created, before the key was fetched.

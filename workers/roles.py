@@ -71,6 +71,12 @@ def build_role(role: str, settings: Settings) -> RoleRegistration:
     return reg
 
 
+def _redacting() -> Any:
+    from workers.interceptors import RedactingInterceptor
+
+    return RedactingInterceptor()
+
+
 def worker_options(role: str, settings: Settings, reg: RoleRegistration) -> dict[str, Any]:
     """Worker keyword arguments except client and versioning (which each entrypoint sets)."""
     options: dict[str, Any] = {
@@ -78,6 +84,8 @@ def worker_options(role: str, settings: Settings, reg: RoleRegistration) -> dict
         "workflows": reg.workflows,
         "activities": reg.activities,
         "graceful_shutdown_timeout": timedelta(seconds=settings.shutdown_grace_seconds),
+        # Every activity error leaves with configured secret values scrubbed (workers/redact.py).
+        "interceptors": [_redacting()],
     }
     # Per-worker caps that hold even without Valkey (a role outside the VPC has no stack-wide
     # semaphore): one sandbox or one model conversation per activity slot.

@@ -1,9 +1,15 @@
-"""Start the pipeline for documents (`docpipe submit`), one workflow per content hash."""
+"""Start the pipeline for documents (`docpipe submit`), one workflow per content hash.
+
+PostgreSQL, not Temporal, is the record of what is stored: a document whose earlier run completed
+but whose row is gone (a lost or restored database) is run again, as a new run of the same workflow
+id, and `--wait` reports a document stored only once its row is read back.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +42,8 @@ class Submission:
     error: str | None = None
     # When not started: the existing run's status (RUNNING, COMPLETED, FAILED, ...), if known.
     existing: str | None = None
+    # True: an earlier run completed but PostgreSQL had no row for it, so a new run was started.
+    rerun: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +53,7 @@ class Submission:
             "workflow_id": self.workflow_id,
             "started": self.started,
             "existing": self.existing,
+            "rerun": self.rerun,
             "result": dataclasses.asdict(self.result) if self.result else None,
             "error": self.error,
         }
@@ -55,48 +64,74 @@ def retry_hint(path: str) -> str:
     return f"docpipe submit --retry-failed {path}"
 
 
+RowMissing = Callable[[], Awaitable[bool]]
+
+
 async def start_pipeline(
-    client: Client, ref: DocumentRef, settings: Settings, *, retry_failed: bool = False
+    client: Client,
+    ref: DocumentRef,
+    settings: Settings,
+    row_missing: RowMissing | None = None,
+    *,
+    retry_failed: bool = False,
 ) -> Submission:
     """Start DocumentPipelineWorkflow for `ref`; an existing run for the same content is a success.
 
     A finished run is never repeated, except that `retry_failed` starts a new run (same workflow id)
-    of a document whose last run failed; a running one is simply joined.
+    of a document whose last run failed; a running one is simply joined. `row_missing` (when the
+    caller can read PostgreSQL) decides a completed run's fate: with its row it is not repeated;
+    without one the document runs again. Without `row_missing` a completed run is trusted (a cloud
+    `docpipe submit` may have no route to the database).
     """
     wid = workflow_id(ref.sha256)
     attributes = None
     if settings.search_attributes:
         attributes = TypedSearchAttributes([SearchAttributePair(NAME_ATTRIBUTE, ref.filename)])
-    try:
+    arg = PipelineInput(
+        document=ref,
+        queue_prefix=settings.queue_prefix,
+        stage_timeouts=settings.stage_timeouts,
+        search_attributes=settings.search_attributes,
+    )
+
+    async def start(reuse: WorkflowIDReusePolicy) -> None:
         await client.start_workflow(
             WORKFLOW_TYPE,
-            PipelineInput(
-                document=ref,
-                queue_prefix=settings.queue_prefix,
-                stage_timeouts=settings.stage_timeouts,
-                search_attributes=settings.search_attributes,
-            ),
+            arg,
             id=wid,
             task_queue=settings.task_queue("workflow"),
-            id_reuse_policy=(
-                WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
-                if retry_failed
-                else WorkflowIDReusePolicy.REJECT_DUPLICATE
-            ),
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            id_reuse_policy=reuse,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,  # a run open right now is joined
             # Found in the UI by name: the summary column, the memo, and (where registered) a search
             # attribute (`DocpipeName = "invoice.pdf"`).
             static_summary=ref.filename,
             memo={"name": ref.filename, "sha256": ref.sha256},
             search_attributes=attributes,
         )
+
+    first = (
+        WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
+        if retry_failed
+        else WorkflowIDReusePolicy.REJECT_DUPLICATE
+    )
+    try:
+        await start(first)
         return Submission(ref, wid, started=True)
     except WorkflowAlreadyStartedError:
+        pass
+    if row_missing is not None and await row_missing():
         try:
-            status = (await client.get_workflow_handle(wid).describe()).status
-        except Exception:  # the run exists; its status is only for the message
-            status = None
-        return Submission(ref, wid, started=False, existing=status.name if status else None)
+            # The earlier run closed, but its row is gone: ALLOW_DUPLICATE starts a new run after a
+            # closed one of any outcome.
+            await start(WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+            return Submission(ref, wid, started=True, rerun=True)
+        except WorkflowAlreadyStartedError:
+            pass  # running (not stored yet): joined
+    try:
+        status = (await client.get_workflow_handle(wid).describe()).status
+    except Exception:  # the run exists; its status is only for the message
+        status = None
+    return Submission(ref, wid, started=False, existing=status.name if status else None)
 
 
 async def result_of(handle: WorkflowHandle[Any, PipelineResult]) -> PipelineResult:
@@ -135,10 +170,41 @@ async def submit_paths(
         if settings.bucket and not settings.payload_dir:
             # Cloud workers cannot read this machine's disk: the document goes by bucket reference.
             ref = await asyncio.to_thread(_upload, path, ref, settings.bucket, settings.upload_prefix)
-        out.append(await start_pipeline(client, ref, settings, retry_failed=retry_failed))
+        row_missing = _row_missing(settings, ref.sha256)
+        out.append(await start_pipeline(client, ref, settings, row_missing, retry_failed=retry_failed))
     if wait:
         await asyncio.gather(*(_wait(client, s) for s in out))
+        if settings.database_url:
+            await asyncio.to_thread(_read_back, settings.database_url, out)
     return out
+
+
+def _row_missing(settings: Settings, sha256: str) -> RowMissing | None:
+    url = settings.database_url
+    if not url:
+        return None
+
+    async def missing() -> bool:
+        from workers.storage.status import row_statuses
+
+        return sha256 not in await asyncio.to_thread(row_statuses, url, [sha256])
+
+    return missing
+
+
+def _read_back(conninfo: str, subs: list[Submission]) -> None:
+    """A result says stored only when PostgreSQL has the row (what `docpipe status` counts)."""
+    from workers.storage.status import row_statuses
+
+    found = row_statuses(conninfo, [s.document.sha256 for s in subs])
+    for s in subs:
+        if s.result is None or s.error:
+            continue
+        status = found.get(s.document.sha256)
+        if status is None:
+            s.error = "the run completed but PostgreSQL has no row for it; submit it again"
+        elif status != s.result.status:
+            s.result = dataclasses.replace(s.result, status=status)
 
 
 async def _wait(client: Client, sub: Submission) -> None:

@@ -108,6 +108,9 @@ class StoreResult:
     status: str
     # False when the row already held this run's result (a retried store writes one row).
     changed: bool = True
+    # Set when storage recorded a failure instead of the result (a result PostgreSQL cannot hold).
+    reason: str | None = None
+    failed_stage: str | None = None
 
 
 @dataclass

@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from workers.contract import DOCUMENT_FAILED, HEARTBEAT_TIMEOUT_SECONDS, WORKFLOW_TYPE
-    from workers.errors import NON_RETRYABLE
+    from workers.errors import NON_RETRYABLE, UNSTORABLE
     from workers.types import (
         AnalyzeInput,
         AnalyzeResult,
@@ -43,9 +43,14 @@ _RETRY = RetryPolicy(
     maximum_attempts=5,
     non_retryable_error_types=NON_RETRYABLE,
 )
-# Storage is the record of truth: it retries longer, and its upsert makes every retry safe.
+# Storage is the record of truth: it retries longer, and its upsert makes every retry safe. A result
+# PostgreSQL cannot hold is recorded as a failure by the activity itself; only when even that
+# cannot be written does it raise Unstorable, which no retry fixes.
 _STORE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=20
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=20,
+    non_retryable_error_types=[UNSTORABLE],
 )
 
 
@@ -162,8 +167,9 @@ class DocumentPipelineWorkflow:
             sha256=doc.sha256,
             filename=doc.filename,
             status=stored.status,
-            reason=store_input.reason,
-            failed_stage=store_input.failed_stage,
+            # Storage may have recorded a failure instead of the result (stored.reason says why).
+            reason=stored.reason or store_input.reason,
+            failed_stage=stored.failed_stage or store_input.failed_stage,
             element_count=len(extract.elements) if extract else 0,
             document_type=analysis.document_type if analysis else None,
             summary=analysis.summary if analysis else None,

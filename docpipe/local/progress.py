@@ -126,7 +126,7 @@ async def _query_stage(client: Client, doc: DocProgress) -> str | None:
         return None  # not yet picked up by the workflow worker, or finishing: the next poll tells
 
 
-async def _result(client: Client, doc: DocProgress) -> None:
+async def _result(client: Client, doc: DocProgress, conninfo: str) -> None:
     from temporalio.client import WorkflowFailureError
 
     from workers.submit import result_of
@@ -134,10 +134,16 @@ async def _result(client: Client, doc: DocProgress) -> None:
 
     try:
         result = await result_of(client.get_workflow_handle(doc.workflow_id, result_type=PipelineResult))
-        doc.outcome = "stored" if result.status == "stored" else "failed"
-        doc.reason, doc.failed_stage = result.reason, result.failed_stage
+        # What the user sees is the row read back, not the run's word (PostgreSQL is the record).
+        row = (await asyncio.to_thread(read_rows, conninfo, [doc.sha256])).get(doc.sha256)
+        if row is None:
+            doc.outcome, doc.reason = "error", "the run completed but PostgreSQL has no row for it"
+            doc.finished = time.monotonic()
+            return
+        doc.outcome = "stored" if row.status == "stored" else "failed"
+        doc.reason, doc.failed_stage, doc.row = row.reason, row.failed_stage, row
         doc.timings = {t.stage: t.milliseconds for t in result.timings}
-        doc.move_to(result.status, time.monotonic())
+        doc.move_to(row.status, time.monotonic())
     except WorkflowFailureError as err:
         doc.outcome, doc.reason = "error", str(err.cause or err)
     except Exception as err:
@@ -167,14 +173,19 @@ async def follow(
     for d in docs:
         if d.outcome == "skipped":
             display.changed(d)
+
+    async def no_row() -> bool:
+        return True  # `todo` is what had no row just now (or a failed one, with retry_failed)
+
+    # A completed run whose row is gone (a lost data dir) runs again as a new run of the same id.
     subs = await asyncio.gather(
-        *(start_pipeline(client, d.ref, settings, retry_failed=retry_failed) for d in todo)
+        *(start_pipeline(client, d.ref, settings, no_row, retry_failed=retry_failed) for d in todo)
     )
     for d, sub in zip(todo, subs, strict=True):
         d.resumed = not sub.started
         d.outcome, d.started = "running", time.monotonic()
         display.changed(d)
-    waiters = {d.sha256: asyncio.create_task(_result(client, d)) for d in todo}
+    waiters = {d.sha256: asyncio.create_task(_result(client, d, conninfo)) for d in todo}
     announced: set[str] = set()
     while True:
         check()

@@ -43,9 +43,12 @@ def _count_running() -> int | None:
 
 def collect(stack: str | None = None) -> dict[str, Any]:
     """The report as a dict (the --json output): of `stack`'s data dir, else of the running
-    `docpipe dev`'s, else of the dev stack's."""
+    `docpipe dev`'s, else of the dev stack's. Configured secret values are scrubbed from reasons."""
     from docpipe.local.attach import explicit_connection
+    from workers import redact
     from workers.storage.status import read_status
+
+    redact.register_env()
 
     url = os.environ.get(Env.DATABASE_URL)
     in_flight: int | None = None
@@ -93,7 +96,7 @@ def collect(stack: str | None = None) -> dict[str, Any]:
                 "sha256": f.sha256,
                 "filename": f.filename,
                 "failedStage": f.failed_stage,
-                "reason": f.reason,
+                "reason": redact.scrub(f.reason) if f.reason else f.reason,
                 "updatedAt": f.updated_at.isoformat(),
             }
             for f in report.failures

@@ -52,6 +52,18 @@ CREMA_MEMORY_MIB = 1024
 POOL_NAME_MAX = 49
 
 
+# Memory Cloud Run accepts per vCPU count (second-generation environment), read 2026-12-01 from
+# https://docs.cloud.google.com/run/docs/configuring/jobs/cpu ("vCPU and memory table") and
+# .../configuring/services/memory-limits (512 MiB minimum, "more than 4 GiB needs 2 CPUs" …).
+MEMORY_MIB_PER_CPU: dict[int, tuple[int, int]] = {
+    1: (512, 4 * 1024),
+    2: (512, 8 * 1024),
+    4: (2 * 1024, 16 * 1024),
+    6: (4 * 1024, 24 * 1024),
+    8: (4 * 1024, 32 * 1024),
+}
+
+
 class CloudRunSizing(ConfigModel):
     """`activities.<role>.cloudrun`: a Cloud Run worker pool and how it scales."""
 
@@ -94,6 +106,13 @@ class CloudRunSizing(ConfigModel):
         if self.min_instances > self.max_instances:
             raise ValueError(
                 f"needs minInstances <= maxInstances, got {self.min_instances} > {self.max_instances}"
+            )
+        low, high = MEMORY_MIB_PER_CPU[self.cpu]
+        if not low <= self.memory_mib <= high:
+            raise ValueError(
+                f"memoryMib {self.memory_mib} is outside what Cloud Run allows for cpu {self.cpu}: "
+                f"{low}-{high} MiB (cpu 1: 512-4096, 2: 512-8192, 4: 2048-16384, 6: 4096-24576, "
+                "8: 4096-32768; cloud.google.com/run/docs/configuring/cpu)"
             )
         return self
 

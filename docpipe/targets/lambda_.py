@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from docpipe.cost.events import Clock, Pool, Task
 from docpipe.cost.model import Burst, RoleCost, num
@@ -104,9 +104,10 @@ class LambdaSizing(ConfigModel):
     reserved_concurrency: Annotated[
         int | None,
         Field(
-            ge=0,
+            ge=1,
             le=1000,
-            description="Reserved concurrent executions (caps the burst); unset = the account's pool. "
+            description="Reserved concurrent executions (caps the burst; at least 1: 0 would stop the "
+            "function); unset = the account's pool. "
             "AWS keeps 100 unreserved, so the account limit must be ≥ 100 + the sum reserved.",
         ),
     ] = None
@@ -116,6 +117,17 @@ class LambdaSizing(ConfigModel):
     architecture: Literal["arm64", "x86_64"] = Field(
         "arm64", description="CPU architecture (arm64 = Graviton)."
     )
+
+    @model_validator(mode="after")
+    def _provisioned_within_reserved(self) -> LambdaSizing:
+        # Lambda refuses provisioned concurrency above the function's reserved concurrency.
+        if self.reserved_concurrency is not None and self.provisioned_concurrency > self.reserved_concurrency:
+            raise ValueError(
+                f"provisionedConcurrency {self.provisioned_concurrency} exceeds reservedConcurrency "
+                f"{self.reserved_concurrency}; Lambda needs provisioned <= reserved (raise "
+                "reservedConcurrency or lower provisionedConcurrency)"
+            )
+        return self
 
 
 # Timeouts are the smallest the timing rule allows for the presets' activity timeouts (rounded up to

@@ -69,19 +69,49 @@ def check_ingress(args: ResourceValidationArgs, config: IngressConfig, report: R
             )
     elif args.resource_type == VPC_INGRESS_RULE:
         rules.append((props, [get(props, "cidrIpv4"), get(props, "cidrIpv6")]))
+    union: list[str] = []
     for rule, cidrs in rules:
+        if _allowed_port(rule, list(config.allowed_ports)):
+            continue
         open_cidrs = sorted({str(c).strip() for c in cidrs if _is_open(c)})
-        if open_cidrs and not _allowed_port(rule, list(config.allowed_ports)):
+        if open_cidrs:
             report(
                 f"{args.name!r} allows ingress from {', '.join(open_cidrs)} on {_ports(rule)}; "
                 "restrict the source to the VPC or a security group",
                 None,
             )
+        else:
+            union.extend(str(c).strip() for c in cidrs if isinstance(c, str))
+    whole = _union_open(union)
+    if whole:
+        # 0.0.0.0/1 + 128.0.0.0/1 (or any split) admits the same internet as 0.0.0.0/0.
+        report(
+            f"{args.name!r} allows ingress from {', '.join(sorted(set(union)))}, which together cover "
+            f"{whole}; restrict the source to the VPC or a security group",
+            None,
+        )
+
+
+def _union_open(cidrs: list[str]) -> str:
+    """`"0.0.0.0/0"` / `"::/0"` when the networks together cover a whole address family."""
+    networks = []
+    for cidr in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError:
+            continue
+    found = []
+    for version, whole in ((4, "0.0.0.0/0"), (6, "::/0")):
+        same = [n for n in networks if n.version == version]
+        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(same)):  # type: ignore[type-var]
+            found.append(whole)
+    return " and ".join(found)
 
 
 no_open_ingress = resource_policy(
     name="no-open-ingress",
-    description="No security group admits ingress from 0.0.0.0/0 or ::/0.",
+    description="No security group admits ingress from 0.0.0.0/0 or ::/0, alone or as a union of "
+    "smaller networks.",
     remediation=(
         "Workers only poll outwards, so their security groups need no ingress; the database and cache "
         "take ingress from the workers' security group (sourceSecurityGroupId / referencedSecurityGroupId) "

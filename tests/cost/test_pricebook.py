@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from docpipe.config import ConfigError
 from docpipe.cost import PriceBookError, estimate, load_price_book
 from docpipe.cost.pricebook import _book_entries
 
@@ -46,14 +47,25 @@ def test_unknown_override_key_names_it_with_did_you_mean() -> None:
 
 
 def test_an_instance_type_missing_from_the_book_names_the_key_to_set(stack) -> None:
-    config = stack("dev", "activities.storage.target=ec2", "activities.storage.ec2.instanceType=m7g.large")
-    with pytest.raises(PriceBookError) as err:
-        estimate(config)
-    assert "'ec2.hour.m7g.large'" in str(err.value)
-    assert "activities.storage.ec2.instanceType m7g.large" in str(err.value)
-    # ...and a per-type override prices it.
-    est = estimate(config, prices={"ec2.hour.m7g.large": 0.0816})
+    # Config validation refuses a type it cannot price (before any resource or estimate)...
+    with pytest.raises(ConfigError) as err:
+        stack("dev", "activities.storage.target=ec2", "activities.storage.ec2.instanceType=m7g.large")
+    assert "activities.storage.ec2.instanceType: 'm7g.large' cannot be priced" in str(err.value)
+    assert "docpipe:prices.ec2.hour.m7g.large" in str(err.value)
+    # ...and a per-type override in the stack prices it.
+    config = stack(
+        "dev",
+        "activities.storage.target=ec2",
+        "activities.storage.ec2.instanceType=m7g.large",
+        "prices.ec2.hour.m7g.large=0.0816",
+    )
+    est = estimate(config)
     assert est.component("storage (ec2)").usd == pytest.approx(730 * (0.0816 + 0.005) + 20 * 0.08)
+    # The estimator still names the key when a caller's config bypassed validation.
+    with pytest.raises(PriceBookError) as missing:
+        estimate(config.model_copy(update={"prices": {}}))
+    assert "'ec2.hour.m7g.large'" in str(missing.value)
+    assert "activities.storage.ec2.instanceType m7g.large" in str(missing.value)
 
 
 def test_estimate_lists_exactly_the_unconfirmed_prices_it_used(stack) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import random
 import zipfile
 from dataclasses import dataclass
@@ -179,6 +180,21 @@ def bad_documents(directory: Path, tag: str) -> list[BadDocument]:
         "stored",
         None,
         as_name=f"../../etc/passwd {tag} ✓.txt",
+    )
+    # PostgreSQL holds no NUL and no lone surrogate: both are cleaned (U+FFFD) and noted in the row.
+    add(
+        "NUL byte in the text",
+        f"nul-{tag}.txt",
+        f"Report {tag} with a NUL \x00 byte inside.\n\nIt must still be stored.\n".encode(),
+        "stored",
+        None,
+    )
+    add(
+        "non-UTF-8 file name",
+        os.fsdecode(f"latin1-name-caf\xe9-{tag}-".encode("latin-1") + b"\xff.txt"),
+        f"Report {tag} whose file name is not UTF-8.\n".encode(),
+        "stored",
+        None,
     )
     same = f"Duplicated memo {tag}\n\nThe same content is submitted under two names.\n".encode()
     add("same content, first name", f"copy-a-{tag}.txt", same, "stored", None)

@@ -98,6 +98,8 @@ KINDS = [
     "encrypted PDF",
     "non-UTF-8 text",
     "single 10 MB line",
+    "NUL byte in the text",
+    "non-UTF-8 file name",
     "ZIP renamed .docx",
     "unicode, spaces and ../ in the path",
     "../ in the reference's filename",

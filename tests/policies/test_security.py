@@ -386,6 +386,35 @@ def test_open_ssh_ingress_fails(prod: list[StackResource]) -> None:
     assert messages("no-open-ingress", variant, {"allowedPorts": [22]}) == []
 
 
+def test_ingress_from_two_halves_of_the_internet_fails(prod: list[StackResource]) -> None:
+    """0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0 by another name (the config refuses it too)."""
+    variant = edit(
+        prod,
+        of_type(SG, "database"),
+        lambda p: p["ingress"].append(
+            {
+                "protocol": "tcp",
+                "fromPort": 5432.0,
+                "toPort": 5432.0,
+                "cidrBlocks": ["0.0.0.0/1", "128.0.0.0/1"],
+            }
+        ),
+    )
+    assert messages("no-open-ingress", variant) == [
+        "'database-sg' allows ingress from 0.0.0.0/1, 10.40.0.0/16, 128.0.0.0/1, which together cover "
+        "0.0.0.0/0; "
+        "restrict the source to the VPC or a security group"
+    ]
+    halves = edit(
+        prod,
+        of_type(SG, "database"),
+        lambda p: p["ingress"].append(
+            {"protocol": "tcp", "fromPort": 5432.0, "toPort": 5432.0, "cidrBlocks": ["0.0.0.0/1"]}
+        ),
+    )
+    assert messages("no-open-ingress", halves) == []
+
+
 @pytest.mark.parametrize(
     ("resource", "expected"),
     [

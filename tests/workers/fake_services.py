@@ -51,6 +51,7 @@ class PartitionState:
     fail_status: int | None = None  # answer every partition call with this status
     fail_times: int = 0  # ... or only the first N calls
     delay_seconds: float = 0.0  # a slow partition, to catch a worker mid-activity
+    echo_key: bool = False  # a failure's body echoes the request's API key (as some APIs do)
     calls: list[dict[str, Any]] = field(default_factory=list)
     docs_probes: int = 0
 
@@ -72,7 +73,12 @@ def unstructured_app(state: PartitionState) -> Starlette:
         if state.delay_seconds:
             await asyncio.sleep(state.delay_seconds)
         if state.fail_status and (state.fail_times == 0 or len(state.calls) <= state.fail_times):
-            return JSONResponse({"detail": f"simulated {state.fail_status}"}, status_code=state.fail_status)
+            detail = f"simulated {state.fail_status}"
+            if state.echo_key:
+                detail += (
+                    f"; request headers: unstructured-api-key={request.headers.get('unstructured-api-key')}"
+                )
+            return JSONResponse({"detail": detail}, status_code=state.fail_status)
         first = int(str(form.get("starting_page_number") or 1))
         if content.startswith(b"%PDF"):
             from pypdf import PdfReader

@@ -99,3 +99,30 @@ def test_pdf_without_text_is_a_bad_document():
     writer.write(out)
     with pytest.raises(ApplicationError, match="no extractable text"):
         extract_local(describe_bytes(out.getvalue(), "scan.pdf", "scan.pdf"), out.getvalue())
+
+
+def test_a_non_utf8_file_name_and_a_nul_byte_go_through_extraction_and_analysis(tmp_path):
+    """Issue 16: `caf\xe9-\xff.txt` used to fail every extraction attempt (its element ids could not
+    be hashed) and a NUL text every store; both now reach a storable row."""
+    import json
+    import os
+
+    from workers.analysis.heuristic import analyse
+    from workers.storage.repository import upsert_params
+    from workers.types import AnalyzeResult, StoreInput
+
+    path = tmp_path / os.fsdecode(b"caf\xe9-\xff.txt")
+    path.write_bytes(b"Memo with a NUL \x00 byte.\n\nPlease review the attached figures.\n")
+    ref = describe_file(path)
+    assert ref.filename == os.fsdecode(b"caf\xe9-\xff.txt")  # the exact name travels in the reference
+    elements, _ = extract_local(ref, path.read_bytes())
+    assert elements[0]["metadata"]["filename"] == "caf\ufffd-\ufffd.txt"
+    json.dumps(elements).encode()  # what a payload or a model request encodes
+    a = analyse(ref, elements)
+    result = AnalyzeResult(a.document_type, a.summary, a.key_entities, False, "heuristic")
+    params = upsert_params(StoreInput(ref, "stored", analysis=result))
+    for value in params.values():
+        if isinstance(value, str):
+            value.encode()  # psycopg sends UTF-8
+            assert "\x00" not in value and "\\u0000" not in value
+    assert params["filename_bytes"] == os.fsencode(str(path.name))

@@ -33,7 +33,7 @@ async def test_migrations_apply_once_in_order(database_url):
         assert await migrate(conn) == [v for v, _, _ in migration_files()]
         assert await migrate(conn) == []
         cur = await conn.execute("SELECT version FROM schema_migrations ORDER BY version")
-        assert [r[0] for r in await cur.fetchall()] == [1]
+        assert [r[0] for r in await cur.fetchall()] == [v for v, _, _ in migration_files()]
 
 
 async def test_a_retried_store_writes_one_row_once(database_url):

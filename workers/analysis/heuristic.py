@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import cast
 
 from workers.analysis.models import DocumentAnalysis, DocumentType
+from workers.documents import readable
 from workers.types import DocumentRef, Element
 
 # Each type's cues: (pattern, weight). A cue counts up to three times, so one repeated word cannot
@@ -133,7 +134,7 @@ def analyse(ref: DocumentRef, elements: list[Element]) -> DocumentAnalysis:
     titles = [e["text"] for e in elements if e.get("type") == "Title" and e.get("text")]
     summary_src = " ".join(narrative[:2]) or " ".join(titles[:2]) or text
     summary = (titles[0] + ": " if titles else "") + " ".join(summary_src.split())
-    summary = summary[:400] or ref.filename
+    summary = summary[:400] or readable(ref.filename)
     counts = Counter(m.group(0) for m in _ENTITY.finditer(text))
     entities = [name for name, _ in counts.most_common(8)] + _MONEY.findall(text)[:4]
     # The enrichment program's own rules decide whether the document has amounts at all: a sandbox

@@ -11,6 +11,7 @@ import asyncio
 from typing import Any
 
 from workers.analysis.models import ENRICHMENT_CONTRACT, DocumentAnalysis, elements_as_text
+from workers.documents import readable
 from workers.settings import Settings
 from workers.types import DocumentRef, Element
 
@@ -91,7 +92,7 @@ class StrandsAnalyser:
         from strands import Agent
         from strands.types.exceptions import StructuredOutputException
 
-        prompt = f"Document {ref.filename} ({ref.content_type}):\n\n{elements_as_text(elements)}"
+        prompt = f"Document {readable(ref.filename)} ({ref.content_type}):\n\n{elements_as_text(elements)}"
         last: Exception | None = None
         for _ in range(self._attempts):
             agent = Agent(

@@ -9,6 +9,7 @@ import hashlib
 import re
 from typing import Any
 
+from workers.documents import readable
 from workers.types import Element
 
 _COLUMN_GAP = re.compile(r"\s{2,}|\t")
@@ -18,6 +19,7 @@ _BULLET = re.compile(r"^\s*(?:[-*•‣◦]|\d{1,3}[.)])\s+")
 def make_element(
     kind: str, text: str, *, filename: str, filetype: str, page_number: int = 1, index: int = 0, **extra: Any
 ) -> Element:
+    filename = readable(filename)  # a non-UTF-8 name cannot be encoded as it is
     # Deterministic ids (Unstructured hashes text + position too): re-extraction yields the same ids.
     digest = hashlib.sha256(f"{filename}|{page_number}|{index}|{kind}|{text}".encode()).hexdigest()[:32]
     metadata: dict[str, Any] = {"filename": filename, "filetype": filetype, "page_number": page_number}

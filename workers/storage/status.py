@@ -42,3 +42,17 @@ def read_status(conninfo: str, failure_limit: int = 20) -> StatusReport:
             (failure_limit,),
         ).fetchall()
     return StatusReport(counts=counts, failures=[Failure(*row) for row in rows])
+
+
+def row_statuses(conninfo: str, shas: list[str]) -> dict[str, str]:
+    """sha256 → status of the rows that exist (none when the table does not exist yet)."""
+    import psycopg
+
+    with psycopg.connect(conninfo) as conn:
+        exists = conn.execute("SELECT to_regclass('documents') IS NOT NULL").fetchone()
+        if not exists or not exists[0]:
+            return {}
+        found = conn.execute(
+            "SELECT sha256, status FROM documents WHERE sha256 = ANY(%s)", (shas,)
+        ).fetchall()
+    return {sha: status for sha, status in found}
