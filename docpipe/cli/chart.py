@@ -10,7 +10,7 @@ STYLE = {
     "all-ec2": {"color": "#d95f02", "linestyle": "-"},
     "all-lambda": {"color": "#7570b3", "linestyle": "-"},
     "all-cloudrun": {"color": "#1b9e77", "linestyle": "-"},
-    "seed-hybrid": {"color": "#e7298a", "linestyle": "--"},
+    "original-hybrid": {"color": "#e7298a", "linestyle": "--"},
     RECOMMENDED: {"color": "#222222", "linestyle": ":", "linewidth": 2.5},
 }
 NOT_ALLOWED = {"all-cloudrun": "storage needs a public-TLS database"}

@@ -65,7 +65,7 @@ def test_low_scenario_as_docpipe_prices_it(stack) -> None:
     # The seed's hybrid: Lambda storage needs the database (VPC) and Temporal Cloud (internet) → a NAT
     # gateway, which enrichment's Lambda then joins for the cache: 720 × 0.045 + (300 + 90 tasks) ×
     # 5 MB = 1.90 GB × 0.045 = 32.49, more than all of its compute.
-    hybrid = models["seed-hybrid"]
+    hybrid = models["original-hybrid"]
     assert hybrid.component("NAT gateway").usd == pytest.approx(32.486, abs=0.001)
     # Its compute: Cloud Run extraction + analysis, each burst idling 300 s (scaleDownSeconds) — a
     # few dollars — and the Lambda roles' cents; all well under the NAT gateway.
