@@ -16,8 +16,8 @@ from workers.settings import Settings, SettingsError
 
 
 def _exit(code: int) -> int:
-    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134) after all
-    # work is done; flush and leave without finalisation instead.
+    # A process that ran a Temporal worker or client can abort in interpreter finalisation (exit 134)
+    # after all work is done; flush and leave without finalisation instead.
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -62,8 +62,18 @@ def run_submit(args: argparse.Namespace) -> int:
     if missing:
         print(f"docpipe submit: not a file: {', '.join(missing)}", file=sys.stderr)
         return 2
+    from workers.extraction import is_supported, unsupported_note
+
+    # `submit samples/*` names the samples' generator too: listed, never a workflow that can only fail.
+    unsupported = [p for p in args.paths if not is_supported(p)]
+    if unsupported:
+        print(f"docpipe submit: {unsupported_note(unsupported)}", file=sys.stderr)
+    paths = [p for p in args.paths if is_supported(p)]
+    if not paths:
+        print("docpipe submit: no documents to submit", file=sys.stderr)
+        return 2
     try:
-        subs = asyncio.run(_submit(args.paths, settings, args.wait))
+        subs = asyncio.run(_submit(paths, settings, args.wait))
     except RuntimeError as err:  # connection failures from the Temporal client
         print(f"docpipe submit: {err}", file=sys.stderr)
         return _exit(1)

@@ -22,6 +22,7 @@ from types import FrameType
 from typing import IO, Any
 
 from docpipe.cli.display import PlainDisplay, RichDisplay, make_display, print_results, roles_lines
+from docpipe.cli.table import wrap
 from docpipe.config import ConfigError
 from docpipe.local.home import HOME_ENV, resolve_home
 from docpipe.local.inputs import InputError, collect
@@ -32,6 +33,7 @@ from docpipe.local.stack import LocalStack
 from docpipe.local.state import AlreadyRunning
 from docpipe.local.supervisor import Supervisor, SupervisorError
 from workers.contract import Env
+from workers.extraction import unsupported_note
 
 EXIT_OK, EXIT_FAILED_DOCS, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -88,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, InputError) as err:
         print(f"docpipe dev: {err}", file=sys.stderr)
         return EXIT_SETUP
+    if inputs.ignored:
+        names = [os.path.relpath(p) if p.is_absolute() else str(p) for p in inputs.ignored]
+        print("\n".join(wrap(f"docpipe dev: {unsupported_note(names)}")), file=sys.stderr)
     if not inputs.documents:
         print("docpipe dev: no documents to submit", file=sys.stderr)
         return EXIT_SETUP
