@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from docpipe import install_hint
 from docpipe.cost.compare import RECOMMENDED, Sweep
 
 STYLE = {
@@ -22,7 +23,7 @@ def write_chart(sweep: Sweep, path: str | Path, title: str = "") -> Path:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise RuntimeError(
-            "the chart needs matplotlib: pip install 'docpipe[cost]' (or `python3 tasks.py setup`)"
+            f"the chart needs matplotlib: {install_hint('cost')} (or `python3 tasks.py setup`)"
         ) from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

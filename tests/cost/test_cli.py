@@ -254,3 +254,38 @@ def test_every_human_view_fits_80_columns(capsys, argv) -> None:
     assert code == 0, err
     long = [line for line in (out + err).splitlines() if len(line) > 80]
     assert not long, "\n".join(long)
+
+
+@pytest.mark.parametrize(
+    "argv", [["cost", "--stack", "prod"], ["cost", "compare"], ["cost", "--stack", "dev"]]
+)
+def test_output_speaks_to_users_not_contributors(capsys, argv) -> None:
+    _, out, _ = run(capsys, *argv)
+    assert "PRICING-SOURCES" not in out and "from memory" not in out
+    assert "seed" not in out.lower()  # "the original cost analysis", explained in README.md
+
+
+def test_version_completion_and_compare_help(capsys) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"docpipe {version('docpipe')}"
+    assert main(["completion", "bash"]) == 0
+    script = capsys.readouterr().out
+    assert "docpipe" in script and "compare" in script and "--files-per-day" in script
+    with pytest.raises(SystemExit):
+        main(["cost", "compare", "--help"])
+    help_text = capsys.readouterr().out
+    assert help_text.startswith("usage: docpipe cost compare") and "--chart" in help_text
+    assert "--diff" not in help_text  # its own options, not `cost`'s
+
+
+def test_set_and_stack_mistakes_say_what_is_wrong(capsys) -> None:
+    code, _, err = run(capsys, "cost", "--stack", "prod", "--set", "foo")
+    assert code == 2 and "--set expects KEY=VALUE" in err and "stack '--set'" not in err
+    code, _, err = run(capsys, "cost", "--stack", "nope")
+    assert code == 2 and "Pulumi.nope.yaml not found; stacks here: dev, prod" in err
+    assert "invalid docpipe config" not in err
+    code, _, err = run(capsys, "cost", "--stack", "prod", "--set", "tier=HIGH")
+    assert code == 2 and "(did you mean 'high'?)" in err
