@@ -534,6 +534,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise ValueError("--days must be at least 1")
     config = _load(args.stack, args.sets)
+    warn_unused_sets(config, args.sets)
     result = simulate(
         config, days=args.days, profile=args.profile, seed=args.seed, prices=price_book_for(config)
     )

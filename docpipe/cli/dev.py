@@ -21,8 +21,9 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from docpipe.cli.common import warn_unused_sets
 from docpipe.cli.display import PlainDisplay, RichDisplay, make_display, print_results, roles_lines
-from docpipe.cli.table import wrap
+from docpipe.cli.table import fit, plural, wrap
 from docpipe.config import ConfigError
 from docpipe.local.home import HOME_ENV, resolve_home
 from docpipe.local.inputs import InputError, collect
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         root = Path.cwd()
     try:
         config, _ = load_stack(args.stack, overrides=getattr(args, "sets", []), placeholder_secrets=True)
+        warn_unused_sets(config, getattr(args, "sets", []))
         inputs = collect(args.paths or [root / "samples"])
     except (ConfigError, InputError) as err:
         print(f"docpipe dev: {err}", file=sys.stderr)
@@ -99,8 +101,9 @@ def run(args: argparse.Namespace) -> int:
     plan = build_plan(config)
     home = resolve_home(root)
 
-    def say(text: str) -> None:
-        print(text, file=out, flush=True)
+    def say(text: str, wrap_lines: bool = True) -> None:
+        # Prose wraps at the terminal's width; a command to copy (wrap_lines=False) stays whole.
+        print("\n".join(fit(text.splitlines())) if wrap_lines else text, file=out, flush=True)
 
     display: PlainDisplay | RichDisplay | None = None
 
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         todo = mark_skipped(docs, read_rows(stack.postgres.url, [d.sha256 for d in docs]))
         if not todo and not args.keep_running:
             # Nothing to run: no workers needed to say so.
-            say(f"  all {len(docs)} documents are already in PostgreSQL; no workers started")
+            say(f"  all {plural(len(docs), 'document')} already in PostgreSQL; no workers started")
             print_results(docs, out, rich=out.isatty())
             code = _summary(docs, stack, say, time.monotonic() - t0, keep=False)
             if args.json:
@@ -152,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
                 say(f"  {path.name}: same content as {first.name}, submitted once")
         skipped = len(docs) - len(todo)
         say(
-            f"  workers ready [{time.monotonic() - t0:.1f} s] · submitting {len(todo)} documents"
+            f"  workers ready [{time.monotonic() - t0:.1f} s] · submitting {plural(len(todo), 'document')}"
             + (f" ({skipped} already stored: skipped)" if skipped else "")
         )
 
@@ -171,13 +174,15 @@ def run(args: argparse.Namespace) -> int:
             say(
                 "serving until Ctrl-C · more documents from another terminal:\n"
                 f"  TEMPORAL_ADDRESS={stack.temporal.address} {Env.PAYLOAD_DIR}={home.payload_dir} "
-                "docpipe submit FILE... --wait"
+                "docpipe submit FILE... --wait",
+                wrap_lines=False,
             )
             while True:
                 time.sleep(0.5)
                 _check_workers(stack.supervisor)
     except KeyboardInterrupt:
         display = None
+        say(interrupted_summary(docs))
         say("interrupted: stopping workers and services …")
         code = EXIT_INTERRUPTED
     except PortInUse as err:
@@ -223,7 +228,7 @@ def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: floa
     failed_before = sum(d.row.status != "stored" for d in skipped if d.row is not None)
     stored = new + len(skipped) - failed_before
     say(
-        f"{len(docs)} documents: {new} stored now, {len(skipped)} skipped (already in PostgreSQL), "
+        f"{plural(len(docs), 'document')}: {new} stored now, {len(skipped)} skipped (already in PostgreSQL), "
         f"{failed_now} failed"
         + (f" ({failed_before} more failed in an earlier run)" if failed_before else "")
         + f" · {stored}/{len(docs)} stored · {seconds:.1f} s"
@@ -231,6 +236,16 @@ def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: floa
     say(f"Temporal UI: {stack.ui_url}" + ("" if keep else "  (up while this runs: --keep-running keeps it)"))
     say("Counts and failures later: docpipe status")
     return EXIT_OK if stored == len(docs) else EXIT_FAILED_DOCS
+
+
+def interrupted_summary(docs: list[DocProgress]) -> str:
+    """What had finished when Ctrl-C came: `5 documents: 2 stored, 1 failed, 2 not finished (...)`."""
+    counts = {o: sum(d.outcome == o for d in docs) for o in ("stored", "skipped", "failed", "error")}
+    unfinished = len(docs) - sum(counts.values())
+    parts = [f"{n} {o}" for o, n in counts.items() if n]
+    if unfinished:
+        parts.append(f"{unfinished} not finished (they resume on the next `docpipe dev`)")
+    return f"{plural(len(docs), 'document')}: " + (", ".join(parts) or "none started")
 
 
 def _json(docs: list[DocProgress], stack: LocalStack, seconds: float) -> dict[str, Any]:

@@ -169,7 +169,7 @@ def _short_outcome(d: DocProgress) -> str:
     if d.outcome == "stored":
         return "stored" + (" (resumed)" if d.resumed else "")
     if d.outcome == "skipped" and d.row is not None and d.row.status == "stored":
-        return "skipped: stored"
+        return "already stored"
     return SHORT_OUTCOMES.get(d.outcome, d.outcome)
 
 

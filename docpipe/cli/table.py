@@ -182,3 +182,8 @@ def middle_ellipsis(text: str, width: int) -> str:
     tail = (width - 1) // 2 + (width - 1) % 2
     head = width - 1 - tail
     return text[:head] + "…" + text[len(text) - tail :]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"

@@ -227,3 +227,20 @@ def test_results_table_fits_80_columns_names_stay_apart_and_reasons_go_below(mon
     notes = " ".join(lines[12:])
     assert "[1] log-00-application-server-with-a-long-name-0.txt: failed at extraction:" in notes
     assert " ".join(reason.split()) in " ".join(notes.split())
+
+
+def test_after_ctrl_c_a_summary_of_what_finished_and_counts_are_singular_or_plural(tmp_path: Path):
+    from docpipe.cli.dev import interrupted_summary
+    from docpipe.cli.table import plural
+
+    assert plural(1, "document") == "1 document" and plural(2, "document") == "2 documents"
+    docs = []
+    for n, outcome in enumerate(["stored", "failed", "running", "queued"]):
+        f = tmp_path / f"d{n}.txt"
+        f.write_text(str(n))
+        d = DocProgress(f, describe_file(f))
+        d.outcome = outcome
+        docs.append(d)
+    text = interrupted_summary(docs)
+    assert text.startswith("4 documents: 1 stored, 1 failed, 2 not finished")
+    assert interrupted_summary(docs[:1]) == "1 document: 1 stored"
