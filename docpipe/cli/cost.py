@@ -142,10 +142,33 @@ def _footer(est: Estimate) -> list[str]:
     return lines
 
 
+def quantity(value: float) -> str:
+    """A month's quantity: whole units from 100 up, three significant digits below."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value else "0"
+
+
+BREAKDOWN_HEADER = ("component", "quantity", "unit", "USD/unit", "USD/month")
+
+
+def breakdown_rows(components: Sequence[Component]) -> list[tuple[str, ...]]:
+    """Each line of the bill, then (indented) the quantities it is made of, where its estimator
+    states them: quantity a month, unit, price per unit and amount."""
+    rows: list[tuple[str, ...]] = []
+    for c in components:
+        rows.append((c.name, "", "", "", usd(c.usd) + _mark(c)))
+        rows += [
+            (f"  {ch.label}", quantity(ch.quantity), ch.unit, num(ch.price), usd(ch.usd) + " ")
+            for ch in c.charges
+        ]
+    return rows
+
+
 def render_estimate(config: StackConfig, est: Estimate) -> str:
-    rows = [(c.name, usd(c.usd) + _mark(c)) for c in est.components]
-    rows.append(("TOTAL", usd(est.total_monthly_usd) + " "))
-    table = _table(("component", "USD/month"), rows, "<>")
+    rows = breakdown_rows(est.components)
+    rows.append(("TOTAL", "", "", "", usd(est.total_monthly_usd) + " "))
+    table = _table(BREAKDOWN_HEADER, rows, "<><>>")
     head = wrap(f"docpipe cost — {_header(config)}")
     lines = [*head, "", table, UNCONFIRMED_LEGEND, "", *_working_lines(est.components), ""]
     return "\n".join(fit(lines + _footer(est)))
@@ -229,10 +252,14 @@ def markdown_estimate(config: StackConfig, est: Estimate) -> str:
         "",
         _md(_header(config)),
         "",
-        "| Component | Monthly (USD) |",
-        "| --- | ---: |",
-        *(f"| {_md(c.name)} | {usd(c.usd)}{' †' if c.unconfirmed else ''} |" for c in est.components),
-        f"| **Total** | **{usd(est.total_monthly_usd)}** |",
+        "| Component | Quantity | Unit | USD/unit | Monthly (USD) |",
+        "| --- | ---: | --- | ---: | ---: |",
+        *(
+            f"| {_md(name.strip()) if not name.startswith('  ') else '↳ ' + _md(name.strip())} | {q} | {u} | "
+            f"{p} | {amount.strip()} |"
+            for name, q, u, p, amount in breakdown_rows(est.components)
+        ),
+        f"| **Total** | | | | **{usd(est.total_monthly_usd)}** |",
         "",
         "<details><summary>How each line is worked out</summary>",
         "",

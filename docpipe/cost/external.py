@@ -7,7 +7,7 @@ part of what a stack costs each month.
 from __future__ import annotations
 
 from docpipe.cost.load import days_per_month
-from docpipe.cost.model import Component, num
+from docpipe.cost.model import Charge, Component, num
 from docpipe.cost.pricebook import PriceBook
 from docpipe.plan import PlacementPlan
 
@@ -31,7 +31,12 @@ def e2b(plan: PlacementPlan, prices: PriceBook) -> Component | None:
         f"sandbox-s × ({num(vcpu)} vCPU × {num(vcpu_rate)} + {num(gib)} GiB × {num(gib_rate)}) USD/s "
         f"+ plan {num(plan_fee)}"
     )
-    return Component("E2B sandboxes", usd, working, "external", role="enrichment")
+    charges = (
+        Charge("sandbox vCPU time", seconds * vcpu, "vCPU-s", vcpu_rate),
+        Charge("sandbox memory time", seconds * gib, "GiB-s", gib_rate),
+        Charge("plan", 1, "month", plan_fee),
+    )
+    return Component("E2B sandboxes", usd, working, "external", role="enrichment", charges=charges)
 
 
 def unstructured(plan: PlacementPlan, prices: PriceBook) -> Component | None:
@@ -47,6 +52,7 @@ def unstructured(plan: PlacementPlan, prices: PriceBook) -> Component | None:
         f"{num(files)} files × {num(cfg.traffic.pages_per_file)} pages × {num(rate)} USD/page",
         "external",
         role="extraction",
+        charges=(Charge("pages", pages, "page", rate),),
     )
 
 
@@ -72,4 +78,8 @@ def model_tokens(plan: PlacementPlan, prices: PriceBook) -> Component | None:
         f"{num(files)} files × ({num(tin)} in × {num(pin)} + {num(tout)} out × {num(pout)}) USD/1M tokens"
         f"{premium}"
     )
-    return Component(f"model tokens ({provider})", usd, working, "external", role="analysis")
+    charges = (
+        Charge("input tokens", files * tin / 1e6, "1M tokens", pin * factor),
+        Charge("output tokens", files * tout / 1e6, "1M tokens", pout * factor),
+    )
+    return Component(f"model tokens ({provider})", usd, working, "external", role="analysis", charges=charges)

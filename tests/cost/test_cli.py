@@ -222,9 +222,9 @@ def test_markdown_is_a_pull_request_comment(capsys) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "### docpipe cost: stack `prod`"
-    assert "| Component | Monthly (USD) |" in lines and any(
-        line.startswith("| **Total** |") for line in lines
-    )
+    assert "| Component | Quantity | Unit | USD/unit | Monthly (USD) |" in lines
+    assert "| ↳ pages | 15,000 | page | 0.03 | 450.00 |" in lines
+    assert any(line.startswith("| **Total** |") for line in lines)
     assert "<details><summary>How each line is worked out</summary>" in lines
     flip = "activities.extraction.target=ec2"
     code, out, _ = run(capsys, "cost", "--stack", "prod", "--set", flip, "--diff", "--format", "markdown")
@@ -289,3 +289,35 @@ def test_set_and_stack_mistakes_say_what_is_wrong(capsys) -> None:
     assert "invalid docpipe config" not in err
     code, _, err = run(capsys, "cost", "--stack", "prod", "--set", "tier=HIGH")
     assert code == 2 and "(did you mean 'high'?)" in err
+
+
+@pytest.mark.parametrize(
+    "sets",
+    [[], ["activities.extraction.target=ec2"], ["activities.analysis.target=lambda", "cache.mode=node"]],
+)
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_stated_breakdown_adds_up_to_its_line(stack, sets) -> None:
+    est = estimate(load_stack(stack, overrides=sets, placeholder_secrets=True)[0])
+    broken_down = [c for c in est.components if c.charges]
+    assert len(broken_down) >= len(est.components) - 2  # Temporal Cloud's tiers and CREMA: working only
+    for c in broken_down:
+        assert sum(ch.usd for ch in c.charges) == pytest.approx(c.usd, rel=1e-9, abs=1e-9), c.name
+
+
+def test_the_table_shows_quantity_unit_and_price_per_line(capsys) -> None:
+    code, out, _ = run(capsys, "cost", "--stack", "prod")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[3].split() == ["component", "quantity", "unit", "USD/unit", "USD/month"]
+    assert any(line.split() == ["instance", "(db.t4g.micro)", "720", "h", "0.016", "11.52"] for line in lines)
+    assert any(line.split() == ["pages", "15,000", "page", "0.03", "450.00"] for line in lines)
+    code, out, _ = run(capsys, "cost", "--stack", "prod", "--json")
+    assert code == 0
+    db = next(c for c in json.loads(out)["components"] if c["name"] == "database (RDS PostgreSQL)")
+    assert db["charges"][0] == {
+        "label": "instance (db.t4g.micro)",
+        "quantity": 720,
+        "unit": "h",
+        "unitPriceUsd": 0.016,
+        "usd": 11.52,
+    }
