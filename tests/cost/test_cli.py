@@ -321,3 +321,39 @@ def test_the_table_shows_quantity_unit_and_price_per_line(capsys) -> None:
         "unitPriceUsd": 0.016,
         "usd": 11.52,
     }
+
+
+JSON_VIEWS = [
+    ["cost", "--stack", "prod", "--json"],
+    ["cost", "--stack", "prod", "--set", "activities.extraction.target=ec2", "--json"],
+    ["cost", "compare", "--json"],
+    ["recommend", "--files-per-day", "300", "--json"],
+    ["simulate", "--stack", "dev", "--days", "2", "--json"],
+]
+
+
+def _keys(value, found: set[str]) -> set[str]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found.add(k)
+            _keys(v, found)
+    elif isinstance(value, list):
+        for v in value:
+            _keys(v, found)
+    return found
+
+
+@pytest.mark.parametrize("argv", JSON_VIEWS, ids=" ".join)
+def test_json_keys_are_camel_case_data_keys(capsys, argv) -> None:
+    code, out, _ = run(capsys, *argv)
+    assert code == 0
+    bad = sorted(k for k in _keys(json.loads(out), set()) if "_" in k or " " in k or k[:1].isupper())
+    assert not bad
+
+
+@pytest.mark.parametrize("argv", JSON_VIEWS[:2] + JSON_VIEWS[3:4], ids=" ".join)
+def test_json_is_identical_across_runs(argv) -> None:
+    from tests.cli.helpers import run_python
+
+    first = run_python(["-m", "docpipe.cli", *argv], {"PYTHONHASHSEED": "1"})
+    assert first == run_python(["-m", "docpipe.cli", *argv], {"PYTHONHASHSEED": "7"})
