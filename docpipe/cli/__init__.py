@@ -185,12 +185,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Put the all-EC2, all-Lambda, all-Cloud-Run, original-hybrid (the placement the "
         "original cost analysis recommended) and recommended placements side by side, each sized "
         "for the traffic; --chart adds a sweep from 1 to 2,000 files/day.",
+        # Unset options keep what was given before `compare` (`cost --stack prod compare`).
+        argument_default=argparse.SUPPRESS,
     )
-    c.add_argument("--stack", default=None, help="start from this stack (default: docpipe defaults)")
-    _sets(c)
-    _files_per_day(c, "traffic to compare at (default: the stack's, else 10)")
-    c.add_argument("--chart", default=None, metavar="FILE.png", help="also write a PNG chart of the sweep")
-    _format(c, markdown=False)
+    c.add_argument("--stack", help="start from this stack (default: docpipe defaults)")
+    c.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a docpipe config path of --stack for this command only (repeatable)",
+    )
+    c.add_argument(
+        "--files-per-day",
+        type=_positive,
+        metavar="N",
+        help="traffic to compare at (default: the stack's, else 10) (> 0)",
+    )
+    c.add_argument("--chart", metavar="FILE.png", help="also write a PNG chart of the sweep")
+    c.add_argument("--format", choices=["table", "json"], help="output: table (default), json")
+    c.add_argument("--json", action="store_true", help="the same as --format json")
     c.set_defaults(handler="docpipe.cli.cost:run_cost", action="compare")
 
     p = sub.add_parser("recommend", help="cheapest placement per role for a traffic level")

@@ -361,6 +361,9 @@ def _cost_compare(args: argparse.Namespace) -> int:
     fmt = output_format(args)
     if fmt == "markdown":
         raise ValueError("--format markdown: `cost compare` prints table or json")
+    for flag, given in (("--diff", args.diff), ("--free-tier", args.free_tier)):
+        if given:
+            raise ValueError(f"{flag} is an option of `docpipe cost --stack NAME`, not of `cost compare`")
     if args.files_per_day is not None and not args.files_per_day > 0:
         raise ValueError(f"--files-per-day {args.files_per_day:g}: must be more than 0")
     if args.chart:

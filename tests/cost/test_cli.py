@@ -357,3 +357,12 @@ def test_json_is_identical_across_runs(argv) -> None:
 
     first = run_python(["-m", "docpipe.cli", *argv], {"PYTHONHASHSEED": "1"})
     assert first == run_python(["-m", "docpipe.cli", *argv], {"PYTHONHASHSEED": "7"})
+
+
+def test_options_before_compare_are_kept_or_rejected_never_dropped(capsys) -> None:
+    code, out, _ = run(capsys, "cost", "--stack", "prod", "--files-per-day", "30", "compare", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["base"] == "stack prod" and data["filesPerDay"] == 30
+    code, _, err = run(capsys, "cost", "--free-tier", "compare")
+    assert code == 2 and "--free-tier is an option of `docpipe cost --stack NAME`" in err
