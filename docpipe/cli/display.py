@@ -107,9 +107,12 @@ class RichDisplay:
     def _render(self) -> Any:
         now = time.monotonic()
         docs = list(self.docs.values())
+        # Short outcomes (a failure's reason comes with the results table's notes) and names cut in
+        # the middle: ten "log-1…" rows must stay apart.
+        room = max(self.console.width - 60, DOCUMENT_MIN)
         return build_table(
             ["document", *STAGE_TITLES.values(), ""],
-            [[d.ref.filename, *stage_cells(d, now), outcome_text(d)] for d in docs],
+            [[middle_ellipsis(d.ref.filename, room), *stage_cells(d, now), _live_outcome(d)] for d in docs],
             align="<" + ">" * len(STAGES) + "<",
             title=f"docpipe dev · {now - self.t0:.1f} s",
             styles=[LIVE_STYLES.get(d.outcome) for d in docs],
@@ -163,6 +166,14 @@ RESULT_HEADERS = ["document", "type", "enriched", "row (sha256)", "seconds", "ou
 RESULT_ALIGN = "<<<<><"
 TIMES_LEGEND = "seconds: " + " / ".join(STAGE_TITLES.values())
 DOCUMENT_MIN = 16  # a name shortened below this no longer tells similar ones apart
+
+
+def _live_outcome(d: DocProgress) -> str:
+    if d.outcome == "failed":
+        return f"failed at {d.failed_stage or '?'}"
+    if d.outcome in {"queued", "running"}:
+        return d.outcome
+    return _short_outcome(d)
 
 
 def _short_outcome(d: DocProgress) -> str:

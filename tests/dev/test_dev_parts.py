@@ -244,3 +244,28 @@ def test_after_ctrl_c_a_summary_of_what_finished_and_counts_are_singular_or_plur
     text = interrupted_summary(docs)
     assert text.startswith("4 documents: 1 stored, 1 failed, 2 not finished")
     assert interrupted_summary(docs[:1]) == "1 document: 1 stored"
+
+
+def test_the_live_table_fits_80_columns_with_names_apart_and_short_outcomes():
+    from rich.console import Console
+
+    from docpipe.cli.display import RichDisplay
+
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    display = RichDisplay(console)
+    try:
+        for n in range(10):
+            name = f"log-{n:02d}-application-server-with-a-long-name-{n}.txt"
+            d = DocProgress(Path(name), DocumentRef(f"/x/{name}", f"{n:064x}", name, "text/plain", 1))
+            d.outcome, d.failed_stage, d.reason = "failed", "extraction", "a reason " * 40
+            d.timings = {"extraction": 1200}
+            display.docs[d.sha256] = d
+        out = Console(file=io.StringIO(), width=80, color_system=None)
+        out.print(display._render())
+        lines = out.file.getvalue().splitlines()
+    finally:
+        display.close()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("log-")]
+    assert len(rows) == 10 and len({r.split()[0] for r in rows}) == 10
+    assert all(r.rstrip().endswith("failed at extraction") for r in rows)
