@@ -220,10 +220,16 @@ def render_diff(
     found = diff_rows(before, after)
     shown = changed_rows(found) if only_changed else found
     rows: list[tuple[str, ...]] = [
-        (r["component"], usd(r["before"]), usd(r["after"]), f"{r['delta']:+,.2f}") for r in shown
+        (
+            r["component"],
+            usd(r["before"]),
+            usd(r["after"]) + ("†" if r["unconfirmed"] else " "),
+            f"{r['delta']:+,.2f}",
+        )
+        for r in shown
     ]
     tb, ta = before.total_monthly_usd, after.total_monthly_usd
-    rows.append(("TOTAL", usd(tb), usd(ta), f"{ta - tb:+,.2f}"))
+    rows.append(("TOTAL", usd(tb), usd(ta) + " ", f"{ta - tb:+,.2f}"))
     head = [*wrap(f"docpipe cost — {_header(config)}"), *_change_line(sets)]
     head += wrap(f"monthly cost {usd(tb)} → {usd(ta)} USD ({ta - tb:+,.2f})")
     table = _table(("component", "before", "after", "delta"), rows, "<>>>")
@@ -235,7 +241,10 @@ def render_diff(
     if only_changed:
         unchanged = len(found) - len(shown)
         tail = [f"{unchanged} lines unchanged (without --diff: every line)"]
-        return "\n".join(fit([*head, "", table, "", *details, "", *tail]))
+        legend = [UNCONFIRMED_LEGEND.replace(" (listed below)", " (without --diff: listed)")]
+        if not any(r["unconfirmed"] for r in shown):
+            legend = []
+        return "\n".join(fit([*head, "", table, *legend, "", *details, "", *tail]))
     return "\n".join(fit([*head, "", table, UNCONFIRMED_LEGEND, "", *details, "", *_footer(after)]))
 
 
