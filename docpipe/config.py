@@ -559,11 +559,11 @@ class StackConfig(_Model):
 class ConfigError(ValueError):
     """Invalid stack config; `problems` holds one line per problem, each naming the config path."""
 
-    def __init__(self, stack: str, problems: list[str]) -> None:
+    def __init__(self, stack: str, problems: list[str], heading: str | None = None) -> None:
         self.stack = stack
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"stack {stack!r} has invalid docpipe config:\n{lines}")
+        super().__init__(f"{heading or f'stack {stack!r} has invalid docpipe config:'}\n{lines}")
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -98,7 +98,9 @@ def parse_set(assignment: str) -> tuple[str, Any]:
     path = path.strip().removeprefix(f"{NAMESPACE}:")
     if not sep or not path:
         raise ConfigError(
-            "--set", [f"--set {assignment!r}: expected PATH=VALUE, e.g. activities.extraction.target=ec2"]
+            "--set",
+            [f"--set {assignment!r}: no '='; e.g. --set activities.extraction.target=ec2"],
+            heading="--set expects KEY=VALUE:",
         )
     value: Any = text
     if text_key(path):
@@ -142,9 +144,10 @@ def flat_from_stack_file(
         raise ConfigError(
             stack,
             [
-                f"stack file {stack_file.name} not found; stacks here: {', '.join(stacks) or 'none'}"
-                f"{did_you_mean(stack, stacks)}"
+                f"{stack_file} not found; stacks here: {', '.join(stacks) or 'none'}"
+                f"{did_you_mean(stack, stacks)} (--stack NAME reads Pulumi.NAME.yaml)"
             ],
+            heading=f"no stack {stack!r}:",
         )
     project = read_yaml(root / PROJECT_FILE, stack) or {}
     values: dict[str, Any] = {}
@@ -260,3 +263,29 @@ def load_stack(
     base = project_root(root)
     flat = flat_from_stack_file(base, stack, overrides, placeholder_secrets=placeholder_secrets)
     return config_from_flat(stack, flat, root=base), flat
+
+
+def unused_overrides(config: StackConfig, overrides: Iterable[str]) -> list[str]:
+    """One warning per `--set` the config accepts but does not use: a sizing key of a target the role
+    is not placed on (`activities.extraction.lambda.memoryMb` while extraction runs on cloudrun)."""
+    from docpipe.targets import all_targets
+
+    targets = all_targets()
+    warnings: list[str] = []
+    for assignment in overrides:
+        path, _ = parse_set(assignment)
+        parts = path.split(".")
+        if len(parts) < 3 or parts[0] != "activities" or parts[2] not in targets:
+            continue
+        role, key = parts[1], parts[2]
+        activity = getattr(config.activities, role, None)
+        if activity is None:
+            continue
+        placed = activity.target
+        if placed != key:
+            warnings.append(
+                f"--set {assignment}: {role} runs on {placed}, which does not use the {key} "
+                f"settings; this changes nothing unless activities.{role}.target={key} "
+                f"(its {placed} settings: activities.{role}.{placed}.*)"
+            )
+    return warnings

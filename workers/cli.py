@@ -63,9 +63,18 @@ def run_submit(args: argparse.Namespace) -> int:
         print(f"docpipe submit: not a file: {', '.join(missing)}", file=sys.stderr)
         return 2
     from workers.connect import NOTHING_ANSWERS_HINT, NoTemporal
+    from workers.extraction import is_supported, unsupported_note
 
+    # `submit samples/*` names the samples' generator too: listed, never a workflow that can only fail.
+    unsupported = [p for p in args.paths if not is_supported(p)]
+    if unsupported:
+        print(f"docpipe submit: {unsupported_note(unsupported)}", file=sys.stderr)
+    paths = [p for p in args.paths if is_supported(p)]
+    if not paths:
+        print("docpipe submit: no documents to submit", file=sys.stderr)
+        return 2
     try:
-        subs = asyncio.run(_submit(args.paths, settings, args.wait, args.retry_failed))
+        subs = asyncio.run(_submit(paths, settings, args.wait, args.retry_failed))
     except NoTemporal as err:
         print(f"docpipe submit: {err}\n{NOTHING_ANSWERS_HINT}", file=sys.stderr)
         return 1
@@ -75,7 +84,7 @@ def run_submit(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([s.to_dict() for s in subs], indent=2, default=str))
     else:
-        for path, s in zip(args.paths, subs, strict=True):
+        for path, s in zip(paths, subs, strict=True):
             print(_lines(s, path, args.wait))
     failed = any(s.error or (s.result and s.result.status != "stored") for s in subs)
     # The process used a Temporal client: the same finalisation abort as a worker's can turn a

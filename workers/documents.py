@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from workers.errors import bad_document
+from workers.extraction import DOCUMENT_TYPES
 from workers.types import DocumentRef
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -22,21 +23,10 @@ def readable(name: str) -> str:
     return _SURROGATE.sub("\ufffd", name)
 
 
-# mimetypes misses these on minimal images.
-_TYPES = {
-    ".md": "text/markdown",
-    ".markdown": "text/markdown",
-    ".txt": "text/plain",
-    ".html": "text/html",
-    ".htm": "text/html",
-    ".pdf": "application/pdf",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-}
-
-
 def content_type_for(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
-    return _TYPES.get(suffix) or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    # DOCUMENT_TYPES first: mimetypes misses some of them on minimal images.
+    return DOCUMENT_TYPES.get(suffix) or mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
 def describe_bytes(data: bytes, uri: str, filename: str) -> DocumentRef:

@@ -46,17 +46,31 @@ class Submission:
     rerun: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        """camelCase, as every other --json of docpipe."""
         return {
             "filename": self.document.filename,
             "sha256": self.document.sha256,
             "uri": self.document.uri,
-            "workflow_id": self.workflow_id,
+            "workflowId": self.workflow_id,
             "started": self.started,
             "existing": self.existing,
             "rerun": self.rerun,
-            "result": dataclasses.asdict(self.result) if self.result else None,
+            "result": result_dict(self.result) if self.result else None,
             "error": self.error,
         }
+
+
+def result_dict(result: PipelineResult) -> dict[str, Any]:
+    """The result with camelCase keys; `enrichmentOutput` is the sandbox's own data, left as it is."""
+    data = dataclasses.asdict(result)
+    out = {_camel(k): v for k, v in data.items() if k != "timings"}
+    out["timings"] = [{_camel(k): v for k, v in t.items()} for t in data["timings"]]
+    return out
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def retry_hint(path: str) -> str:

@@ -17,5 +17,7 @@ def did_you_mean(value: object, choices: Iterable[str]) -> str:
     """
     if not isinstance(value, str):
         return ""
-    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    options = list(choices)
+    same = [c for c in options if c.lower() == value.lower()]  # "HIGH" for "high"
+    close = same or difflib.get_close_matches(value, options, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -36,6 +38,7 @@ examples:
   docpipe submit samples/* --wait                             start workflows for documents
   docpipe cost --stack prod --set activities.extraction.target=cloudrun
   docpipe recommend --files-per-day 300
+  docpipe completion bash                                     shell completion
 """
 
 
@@ -82,6 +85,40 @@ def _json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
 
+def _format(parser: argparse.ArgumentParser, markdown: bool = True) -> None:
+    choices = ["table", "json", "markdown"] if markdown else ["table", "json"]
+    parser.add_argument(
+        "--format",
+        choices=choices,
+        default=None,
+        help="output: table (default), json" + (", markdown (a pull request comment)" if markdown else ""),
+    )
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be more than 0")
+    return value
+
+
+def _files_per_day(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument("--files-per-day", type=_positive, default=None, metavar="N", help=help + " (> 0)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("docpipe")
+    except PackageNotFoundError:  # a checkout run without installing it
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="docpipe",
@@ -89,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"docpipe {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     p = sub.add_parser(
@@ -170,20 +208,51 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "cost",
         help="monthly cost of a stack per component (or `cost compare`)",
-        description="Price a stack from the price book. `docpipe cost compare` puts the all-EC2, "
-        "all-Lambda, all-Cloud-Run, seed hybrid and recommended placements side by side.",
+        description="Price a stack from the price book, line by line. With --set, the stack "
+        "before and after the change (--diff: only the lines it changes). `docpipe cost compare` "
+        "puts whole placement models side by side (its own --help).",
     )
-    p.add_argument("action", nargs="?", choices=["compare"], help="compare placement models")
-    p.add_argument("--stack", default=None, help="stack name (required unless `compare`)")
+    cost_sub = p.add_subparsers(dest="action", metavar="compare", required=False)
+    p.add_argument("--stack", default=None, help="stack name: reads Pulumi.<STACK>.yaml")
     _sets(p)
-    p.add_argument("--files-per-day", type=float, default=None, help="traffic for `compare`")
-    p.add_argument("--chart", default=None, metavar="FILE.png", help="with `compare`: write a chart")
+    _files_per_day(p, "traffic for this estimate (the stack's traffic.filesPerDay)")
+    p.add_argument("--diff", action="store_true", help="with --set: show only the lines the change moves")
+    # Accepted only to say where it belongs (`cost compare --chart`), never silently ignored.
+    p.add_argument("--chart", default=None, help=argparse.SUPPRESS)
     p.add_argument("--free-tier", action="store_true", help="deduct the account's Lambda free tier")
-    _json(p)
+    _format(p)
     p.set_defaults(handler="docpipe.cli.cost:run_cost")
 
+    c = cost_sub.add_parser(
+        "compare",
+        help="placement models side by side",
+        description="Put the all-EC2, all-Lambda, all-Cloud-Run, original-hybrid (the placement the "
+        "original cost analysis recommended) and recommended placements side by side, each sized "
+        "for the traffic; --chart adds a sweep from 1 to 2,000 files/day.",
+        # Unset options keep what was given before `compare` (`cost --stack prod compare`).
+        argument_default=argparse.SUPPRESS,
+    )
+    c.add_argument("--stack", help="start from this stack (default: docpipe defaults)")
+    c.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        metavar="PATH=VALUE",
+        help="override a docpipe config path of --stack for this command only (repeatable)",
+    )
+    c.add_argument(
+        "--files-per-day",
+        type=_positive,
+        metavar="N",
+        help="traffic to compare at (default: the stack's, else 10) (> 0)",
+    )
+    c.add_argument("--chart", metavar="FILE.png", help="also write a PNG chart of the sweep")
+    c.add_argument("--format", choices=["table", "json"], help="output: table (default), json")
+    c.add_argument("--json", action="store_true", help="the same as --format json")
+    c.set_defaults(handler="docpipe.cli.cost:run_cost", action="compare")
+
     p = sub.add_parser("recommend", help="cheapest placement per role for a traffic level")
-    p.add_argument("--files-per-day", type=float, required=True)
+    p.add_argument("--files-per-day", type=_positive, required=True, metavar="N", help="traffic (> 0)")
     p.add_argument(
         "--minutes",
         action="append",
@@ -207,7 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     _json(p)
     p.set_defaults(handler="docpipe.cli.cost:run_simulate")
+
+    p = sub.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description="Print a completion script for docpipe's commands and options (shtab). "
+        "bash: docpipe completion bash > ~/.local/share/bash-completion/completions/docpipe; "
+        "zsh: docpipe completion zsh > ~/.zfunc/_docpipe (with ~/.zfunc on fpath).",
+    )
+    p.add_argument("shell", choices=["bash", "zsh", "tcsh"], help="the shell")
+    p.set_defaults(handler="docpipe.cli:run_completion")
     return parser
+
+
+def run_completion(args: argparse.Namespace) -> int:
+    """`docpipe completion SHELL`: the script shtab builds from this parser."""
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell))
+    return 0
 
 
 def _load(spec: str) -> Handler:
@@ -240,6 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _load(args.handler)(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `docpipe ... | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def entry() -> NoReturn:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from docpipe import install_hint
 from docpipe.cost.compare import RECOMMENDED, Sweep
 
 STYLE = {
     "all-ec2": {"color": "#d95f02", "linestyle": "-"},
     "all-lambda": {"color": "#7570b3", "linestyle": "-"},
     "all-cloudrun": {"color": "#1b9e77", "linestyle": "-"},
-    "seed-hybrid": {"color": "#e7298a", "linestyle": "--"},
+    "original-hybrid": {"color": "#e7298a", "linestyle": "--"},
     RECOMMENDED: {"color": "#222222", "linestyle": ":", "linewidth": 2.5},
 }
 NOT_ALLOWED = {"all-cloudrun": "storage needs a public-TLS database"}
@@ -22,7 +23,7 @@ def write_chart(sweep: Sweep, path: str | Path, title: str = "") -> Path:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise RuntimeError(
-            "the chart needs matplotlib: pip install 'docpipe[cost]' (or `python3 tasks.py setup`)"
+            f"the chart needs matplotlib: {install_hint('cost')} (or `python3 tasks.py setup`)"
         ) from exc
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

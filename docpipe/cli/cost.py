@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import os
 import sys
@@ -10,7 +12,8 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from docpipe.cli.table import render_table
+from docpipe.cli.common import ORIGINAL_ANALYSIS, warn_unused_sets
+from docpipe.cli.table import fit, render_table, wrap
 from docpipe.config import ConfigError, StackConfig
 from docpipe.cost.estimate import estimate
 from docpipe.cost.model import Component, Estimate, num, usd
@@ -41,6 +44,24 @@ def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namesp
     return run
 
 
+def _fits(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A human view's lines that are wider than the terminal wrapped under their own indentation
+    (JSON is left as it is)."""
+
+    def run(args: argparse.Namespace) -> int:
+        if getattr(args, "json", False):
+            return fn(args)
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            code = fn(args)
+        text = buffer.getvalue()
+        if text:
+            print("\n".join(fit(text.rstrip("\n").splitlines())))
+        return code
+
+    return run
+
+
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -49,6 +70,17 @@ def _print_json(data: Any) -> None:
 
 
 UNCONFIRMED_LEGEND = "† uses an unconfirmed price (listed below)"
+FORMATS = ("table", "json", "markdown")
+
+
+def output_format(args: argparse.Namespace) -> str:
+    """`--format`, with `--json` as its short form; both at once must agree."""
+    fmt = getattr(args, "format", None)
+    if getattr(args, "json", False):
+        if fmt not in (None, "json"):
+            raise ValueError(f"--json and --format {fmt} disagree: give one of them")
+        return "json"
+    return fmt or "table"
 
 
 def _mark(c: Component | None) -> str:
@@ -71,22 +103,33 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], aligns: str) ->
     return "\n".join(render_table(header, rows, align=aligns))
 
 
+def _working_lines(components: Sequence[Component]) -> list[str]:
+    """The details below a table: each line's formula with its numbers, wrapped under its name."""
+    lines = ["how each line is worked out:"]
+    for c in components:
+        lines += wrap(f"{c.name}: {c.working}", indent=2, hang=4)
+        lines += [line for note in c.notes for line in wrap(f"note: {note}", indent=4, hang=2)]
+    return lines
+
+
 def _footer(est: Estimate) -> list[str]:
     lines: list[str] = []
     drivers = ", ".join(f"{c.name} {usd(c.usd)}" for c in est.top_drivers(3))
-    lines.append(f"top drivers: {drivers}")
+    lines += wrap(f"top drivers: {drivers}")
     if est.warnings:
         lines.append("")
         lines.append("warnings:")
-        lines += [f"  ! {w}" for w in est.warnings]
+        lines += [line for w in est.warnings for line in wrap(f"! {w}", indent=2)]
     lines.append("")
     lines.append("worst-case hour per role (every instance / all concurrency busy):")
-    bursts = [(b.role, b.target, f"{usd(b.usd_per_hour)} USD/h", b.working) for b in est.bursts]
-    lines += render_table(None, bursts, align="<<><", indent=2)
+    bursts = [(b.role, b.target, f"{usd(b.usd_per_hour)} USD/h") for b in est.bursts]
+    lines += render_table(None, bursts, align="<<>", indent=2)
+    lines += [line for b in est.bursts for line in wrap(f"{b.role}: {b.working}", indent=4, hang=4)]
     lines.append("")
-    lines.append("assumptions (override with docpipe:prices, e.g. --set prices.KEY=VALUE):")
+    lines += wrap("assumptions (override with docpipe:prices, e.g. --set prices.KEY=VALUE):")
     for p in est.assumptions:
-        lines.append(f"  {p.key} = {num(p.value)} {p.unit}{' [overridden]' if p.overridden else ''}")
+        text = f"{p.key} = {num(p.value)} {p.unit}{' [overridden]' if p.overridden else ''}"
+        lines += wrap(text, indent=2, hang=4)
     lines.append(
         "  Lambda free tier " + ("deducted (--free-tier)" if est.free_tier else "not deducted (--free-tier)")
     )
@@ -97,18 +140,44 @@ def _footer(est: Estimate) -> list[str]:
             lines += textwrap.wrap(f"{item}: {why}", 78, initial_indent="  - ", subsequent_indent="    ")
     if est.unconfirmed:
         lines.append("")
-        lines.append("UNCONFIRMED prices used (secondary or derived sources; verify before relying on them):")
+        lines += wrap(
+            "UNCONFIRMED prices used (secondary or derived sources; verify before relying on them):"
+        )
         for p in est.unconfirmed:
-            lines.append(f"  † {p.key} = {num(p.value)} {p.unit} — {p.source} ({p.read})")
+            lines += wrap(f"† {p.key} = {num(p.value)} {p.unit} — {p.source} ({p.read})", indent=2, hang=4)
     return lines
 
 
+def quantity(value: float) -> str:
+    """A month's quantity: whole units from 100 up, three significant digits below."""
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}" if value else "0"
+
+
+BREAKDOWN_HEADER = ("component", "quantity", "unit", "USD/unit", "USD/month")
+
+
+def breakdown_rows(components: Sequence[Component]) -> list[tuple[str, ...]]:
+    """Each line of the bill, then (indented) the quantities it is made of, where its estimator
+    states them: quantity a month, unit, price per unit and amount."""
+    rows: list[tuple[str, ...]] = []
+    for c in components:
+        rows.append((c.name, "", "", "", usd(c.usd) + _mark(c)))
+        rows += [
+            (f"  {ch.label}", quantity(ch.quantity), ch.unit, num(ch.price), usd(ch.usd) + " ")
+            for ch in c.charges
+        ]
+    return rows
+
+
 def render_estimate(config: StackConfig, est: Estimate) -> str:
-    rows = [(c.name, usd(c.usd) + _mark(c), c.working) for c in est.components]
-    rows.append(("TOTAL", usd(est.total_monthly_usd) + " ", ""))
-    table = _table(("component", "USD/month", "working"), rows, "<><")
-    lines = [f"docpipe cost — {_header(config)}", "", table, UNCONFIRMED_LEGEND, ""]
-    return "\n".join(lines + _footer(est))
+    rows = breakdown_rows(est.components)
+    rows.append(("TOTAL", "", "", "", usd(est.total_monthly_usd) + " "))
+    table = _table(BREAKDOWN_HEADER, rows, "<><>>")
+    head = wrap(f"docpipe cost — {_header(config)}")
+    lines = [*head, "", table, UNCONFIRMED_LEGEND, "", *_working_lines(est.components), ""]
+    return "\n".join(fit(lines + _footer(est)))
 
 
 def diff_rows(before: Estimate, after: Estimate) -> list[dict[str, Any]]:
@@ -134,6 +203,7 @@ def diff_rows(before: Estimate, after: Estimate) -> list[dict[str, Any]]:
                 "before": round(before_usd, 4),
                 "after": round(after_usd, 4),
                 "delta": round(after_usd - before_usd, 4),
+                "workingBefore": cb.working if cb else "(not in the unchanged stack)",
                 "workingAfter": ca.working if ca else "(removed)",
                 "unconfirmed": _mark(ca if ca else cb) == "†",
             }
@@ -141,48 +211,160 @@ def diff_rows(before: Estimate, after: Estimate) -> list[dict[str, Any]]:
     return rows
 
 
-def render_diff(config: StackConfig, sets: list[str], before: Estimate, after: Estimate) -> str:
-    rows: list[tuple[str, ...]] = []
-    for r in diff_rows(before, after):
-        rows.append(
-            (r["component"], usd(r["before"]), usd(r["after"]), f"{r['delta']:+,.2f}", r["workingAfter"])
+def changed_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows a change moves: a different amount or a different working (same amount, new figures)."""
+    return [r for r in rows if r["delta"] != 0 or r["workingBefore"] != r["workingAfter"]]
+
+
+def _change_line(sets: list[str]) -> list[str]:
+    return wrap("change: " + ", ".join(f"--set {s}" for s in sets))
+
+
+def render_diff(
+    config: StackConfig, sets: list[str], before: Estimate, after: Estimate, only_changed: bool = False
+) -> str:
+    found = diff_rows(before, after)
+    shown = changed_rows(found) if only_changed else found
+    rows: list[tuple[str, ...]] = [
+        (
+            r["component"],
+            usd(r["before"]),
+            usd(r["after"]) + ("†" if r["unconfirmed"] else " "),
+            f"{r['delta']:+,.2f}",
         )
+        for r in shown
+    ]
     tb, ta = before.total_monthly_usd, after.total_monthly_usd
-    rows.append(("TOTAL", usd(tb), usd(ta), f"{ta - tb:+,.2f}", ""))
-    head = f"docpipe cost — {_header(config)}\nchange: " + ", ".join(f"--set {s}" for s in sets)
-    table = _table(("component", "before", "after", "delta", "working (after)"), rows, "<>>><")
-    return "\n".join([head, "", table, UNCONFIRMED_LEGEND, "", *_footer(after)])
+    rows.append(("TOTAL", usd(tb), usd(ta) + " ", f"{ta - tb:+,.2f}"))
+    head = [*wrap(f"docpipe cost — {_header(config)}"), *_change_line(sets)]
+    head += wrap(f"monthly cost {usd(tb)} → {usd(ta)} USD ({ta - tb:+,.2f})")
+    table = _table(("component", "before", "after", "delta"), rows, "<>>>")
+    moved = changed_rows(found)
+    details = ["how each changed line is worked out (after the change):"] if moved else []
+    details += [] if moved else ["the change moves no line of the bill"]
+    for r in moved:
+        details += wrap(f"{r['component']}: {r['workingAfter']}", indent=2, hang=4)
+    if only_changed:
+        unchanged = len(found) - len(shown)
+        tail = [f"{unchanged} lines unchanged (without --diff: every line)"]
+        legend = [UNCONFIRMED_LEGEND.replace(" (listed below)", " (without --diff: listed)")]
+        if not any(r["unconfirmed"] for r in shown):
+            legend = []
+        return "\n".join(fit([*head, "", table, *legend, "", *details, "", *tail]))
+    return "\n".join(fit([*head, "", table, UNCONFIRMED_LEGEND, "", *details, "", *_footer(after)]))
+
+
+# --- markdown (a pull request comment, as Infracost's github-comment) ---------------------------
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def markdown_estimate(config: StackConfig, est: Estimate) -> str:
+    lines = [
+        f"### docpipe cost: stack `{config.stack}`",
+        "",
+        _md(_header(config)),
+        "",
+        "| Component | Quantity | Unit | USD/unit | Monthly (USD) |",
+        "| --- | ---: | --- | ---: | ---: |",
+        *(
+            f"| {_md(name.strip()) if not name.startswith('  ') else '↳ ' + _md(name.strip())} | {q} | {u} | "
+            f"{p} | {amount.strip()} |"
+            for name, q, u, p, amount in breakdown_rows(est.components)
+        ),
+        f"| **Total** | | | | **{usd(est.total_monthly_usd)}** |",
+        "",
+        "<details><summary>How each line is worked out</summary>",
+        "",
+        *(f"- **{_md(c.name)}**: {_md(c.working)}" for c in est.components),
+        "",
+        "</details>",
+    ]
+    if est.unconfirmed:
+        lines += ["", "† unconfirmed prices (verify before relying on them): "]
+        lines[-1] += ", ".join(f"`{p.key}`" for p in est.unconfirmed)
+    return "\n".join(lines)
+
+
+def markdown_diff(
+    config: StackConfig, sets: list[str], before: Estimate, after: Estimate, only_changed: bool
+) -> str:
+    found = diff_rows(before, after)
+    shown = changed_rows(found) if only_changed else found
+    tb, ta = before.total_monthly_usd, after.total_monthly_usd
+    lines = [
+        f"### docpipe cost: stack `{config.stack}`, {ta - tb:+,.2f} USD/month",
+        "",
+        "Change: " + ", ".join(f"`--set {s}`" for s in sets),
+        "",
+        f"Monthly cost **{usd(tb)}** → **{usd(ta)}** USD ({ta - tb:+,.2f})",
+        "",
+        "| Component | Before | After | Delta |",
+        "| --- | ---: | ---: | ---: |",
+        *(
+            f"| {_md(r['component'])} | {usd(r['before'])} | {usd(r['after'])} | {r['delta']:+,.2f} |"
+            for r in shown
+        ),
+        f"| **Total** | **{usd(tb)}** | **{usd(ta)}** | **{ta - tb:+,.2f}** |",
+    ]
+    if only_changed and len(shown) < len(found):
+        lines += ["", f"{len(found) - len(shown)} lines unchanged."]
+    return "\n".join(lines)
+
+
+def _traffic_sets(args: argparse.Namespace) -> list[str]:
+    """`--files-per-day N` is the stack's traffic.filesPerDay for this command (validated as the key)."""
+    files = getattr(args, "files_per_day", None)
+    return [] if files is None else [f"traffic.filesPerDay={files:g}"]
 
 
 def _cost_stack(args: argparse.Namespace) -> int:
     if not args.stack:
         print("docpipe cost: --stack is required (or use `docpipe cost compare`)", file=sys.stderr)
         return 2
+    if getattr(args, "chart", None):
+        raise ValueError(
+            f"--chart {args.chart}: the chart compares placement models; "
+            f"use `docpipe cost compare --chart {args.chart}`"
+        )
+    fmt = output_format(args)
+    diff = bool(getattr(args, "diff", False))
+    if diff and not args.sets:
+        raise ValueError("--diff compares with the unchanged stack: give the change as --set PATH=VALUE")
     free = bool(getattr(args, "free_tier", False))
+    traffic = _traffic_sets(args)
     if not args.sets:
-        config = _load(args.stack)
+        config = _load(args.stack, traffic)
         est = estimate(config, free_tier=free)
-        if args.json:
+        if fmt == "json":
             _print_json(est.to_dict())
+        elif fmt == "markdown":
+            print(markdown_estimate(config, est))
         else:
             print(render_estimate(config, est))
         return 0
-    base = _load(args.stack)
-    changed = _load(args.stack, args.sets)
+    base = _load(args.stack, traffic)
+    changed = _load(args.stack, traffic + args.sets)
+    warn_unused_sets(changed, args.sets)
     before = estimate(base, free_tier=free)
     after = estimate(changed, free_tier=free)
-    if args.json:
+    if fmt == "json":
+        rows = diff_rows(before, after)
         _print_json(
             {
                 "sets": args.sets,
+                "deltaMonthlyUsd": round(after.total_monthly_usd - before.total_monthly_usd, 4),
+                "diff": changed_rows(rows) if diff else rows,
                 "before": before.to_dict(),
                 "after": after.to_dict(),
-                "diff": diff_rows(before, after),
-                "deltaMonthlyUsd": round(after.total_monthly_usd - before.total_monthly_usd, 4),
             }
         )
+    elif fmt == "markdown":
+        print(markdown_diff(changed, args.sets, before, after, diff))
     else:
-        print(render_diff(changed, args.sets, before, after))
+        print(render_diff(changed, args.sets, before, after, diff))
     return 0
 
 
@@ -191,14 +373,33 @@ def _cost_compare(args: argparse.Namespace) -> int:
     from docpipe.cost.estimate import price_book_for
     from docpipe.cost.placements import default_config
 
+    fmt = output_format(args)
+    if fmt == "markdown":
+        raise ValueError("--format markdown: `cost compare` prints table or json")
+    for flag, given in (("--diff", args.diff), ("--free-tier", args.free_tier)):
+        if given:
+            raise ValueError(f"{flag} is an option of `docpipe cost --stack NAME`, not of `cost compare`")
+    if args.files_per_day is not None and not args.files_per_day > 0:
+        raise ValueError(f"--files-per-day {args.files_per_day:g}: must be more than 0")
+    if args.chart:
+        from pathlib import Path
+
+        folder = Path(args.chart).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ValueError(f"--chart {args.chart}: folder {folder} does not exist")
+        if Path(args.chart).suffix.lower() != ".png":
+            raise ValueError(f"--chart {args.chart}: the chart is a PNG; name the file FILE.png")
     if args.stack:
         base = _load(args.stack, args.sets)
+        warn_unused_sets(base, args.sets)
         source = f"stack {args.stack}"
     else:
+        if args.sets:
+            raise ValueError("--set changes a stack: give --stack NAME with it")
         base = default_config()
         source = "docpipe defaults (local backends, Temporal Cloud; --stack prices a stack's backends)"
     book = price_book_for(base)
-    files = args.files_per_day or base.traffic.files_per_day
+    files = base.traffic.files_per_day if args.files_per_day is None else args.files_per_day
     models = models_at(base, files, book)
     result: dict[str, Any] = {
         "base": source,
@@ -223,11 +424,14 @@ def _cost_compare(args: argparse.Namespace) -> int:
         write_chart(sw, args.chart, title=f"docpipe monthly cost by placement ({source.split(' (')[0]})")
         result["sweep"] = sw.to_dict()
         result["chart"] = args.chart
-    if args.json:
+    if fmt == "json":
         _print_json(result)
         return 0
-    print(f"docpipe cost compare — {files:g} files/day; base: {source}")
-    print("(each model sized to carry the traffic at its diurnal peak)\n")
+    out: list[str] = [
+        *wrap(f"docpipe cost compare — {files:g} files/day; base: {source}"),
+        "(each model sized to carry the traffic at its diurnal peak)",
+        "",
+    ]
     cheapest = min(m.usd for m in models if m.allowed)
     # One column per model (five of them fit 80 columns; five roles plus cost columns did not).
     header = ("", *(m.name + ("" if m.allowed else " *") for m in models))
@@ -236,25 +440,33 @@ def _cost_compare(args: argparse.Namespace) -> int:
         ("vs best", *(f"{m.usd - cheapest:+,.2f}" for m in models)),
         *((role, *(m.placement[role] for m in models)) for role in ROLES),
     ]
-    print(_table(header, rows, "<" + ">" * len(models)))
+    out += render_table(header, rows, align="<" + ">" * len(models))
     for m in models:
         if m.note:
-            print(f"  * {m.name}: {m.note}")
+            out += wrap(f"* {m.name}: {m.note}", indent=2, hang=4)
+    if any(m.name == "original-hybrid" for m in models):
+        out += wrap(f"original-hybrid: {ORIGINAL_ANALYSIS}", indent=2, hang=4)
     unconfirmed = sorted({k for m in models for k in m.unconfirmed})
     if unconfirmed:
-        print("\nunconfirmed prices used (verify; override with docpipe:prices): " + ", ".join(unconfirmed))
+        out += [
+            "",
+            *wrap(
+                "unconfirmed prices used (verify; override with docpipe:prices): " + ", ".join(unconfirmed)
+            ),
+        ]
     if sw is not None:
-        print(f"\nchart written to {args.chart}; crossovers (1–2,000 files/day):")
+        out += ["", *wrap(f"chart written to {args.chart}; crossovers (1–2,000 files/day):")]
         for a, b, x, y in sw.crossovers:
-            print(f"  {a} = {b} at {x:,.0f} files/day ({y:,.2f} USD/month)")
-        changes: list[str] = []
+            out.append(f"  {a} = {b} at {x:,.0f} files/day ({y:,.2f} USD/month)")
+        out.append("recommended placement as traffic grows:")
         prev: dict[str, str] | None = None
         for x, p in zip(sw.files_per_day, sw.recommended_placements, strict=True):
             if p != prev:
-                changes.append(f"  from ~{x:,.0f}/day: " + ", ".join(f"{r}={p[r]}" for r in ROLES))
+                out += wrap(
+                    f"from ~{x:,.0f}/day: " + ", ".join(f"{r}={p[r]}" for r in ROLES), indent=2, hang=4
+                )
                 prev = p
-        print("recommended placement as traffic grows:")
-        print("\n".join(changes))
+    print("\n".join(fit(out)))
     return 0
 
 
@@ -289,6 +501,7 @@ def _minutes(items: list[str]) -> dict[str, float]:
 
 
 @_guard
+@_fits
 def run_recommend(args: argparse.Namespace) -> int:
     """`docpipe recommend --files-per-day N [--minutes ROLE=MIN] [--max-wait S] [--json]`."""
     from docpipe.cost.placements import default_config, with_traffic
@@ -357,6 +570,7 @@ def run_recommend(args: argparse.Namespace) -> int:
 
 
 @_guard
+@_fits
 def run_simulate(args: argparse.Namespace) -> int:
     """`docpipe simulate --stack S [--days 30] [--profile P] [--seed N] [--json]`."""
     from docpipe.cost.estimate import price_book_for
@@ -365,6 +579,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     if args.days < 1:
         raise ValueError("--days must be at least 1")
     config = _load(args.stack, args.sets)
+    warn_unused_sets(config, args.sets)
     result = simulate(
         config, days=args.days, profile=args.profile, seed=args.seed, prices=price_book_for(config)
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 import time
@@ -20,7 +21,9 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
+from docpipe.cli.common import warn_unused_sets
 from docpipe.cli.display import PlainDisplay, RichDisplay, make_display, print_results, roles_lines
+from docpipe.cli.table import fit, plural, wrap
 from docpipe.config import ConfigError
 from docpipe.local.home import HOME_ENV, resolve_home
 from docpipe.local.inputs import InputError, collect
@@ -30,6 +33,7 @@ from docpipe.local.services import DEFAULT_UI_PORT, PortInUse, ServiceError, pre
 from docpipe.local.stack import LocalStack
 from docpipe.local.state import AlreadyRunning
 from docpipe.local.supervisor import Supervisor, SupervisorError
+from workers.extraction import unsupported_note
 
 EXIT_OK, EXIT_FAILED_DOCS, EXIT_SETUP, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -82,18 +86,23 @@ def run(args: argparse.Namespace) -> int:
         root = Path.cwd()
     try:
         config, _ = load_stack(args.stack, overrides=getattr(args, "sets", []), placeholder_secrets=True)
+        warn_unused_sets(config, getattr(args, "sets", []))
         inputs = collect(args.paths or [root / "samples"])
     except (ConfigError, InputError) as err:
         print(f"docpipe dev: {err}", file=sys.stderr)
         return EXIT_SETUP
+    if inputs.ignored:
+        names = [os.path.relpath(p) if p.is_absolute() else str(p) for p in inputs.ignored]
+        print("\n".join(wrap(f"docpipe dev: {unsupported_note(names)}")), file=sys.stderr)
     if not inputs.documents:
         print("docpipe dev: no documents to submit", file=sys.stderr)
         return EXIT_SETUP
     plan = build_plan(config)
     home = resolve_home(args.stack, root)
 
-    def say(text: str) -> None:
-        print(text, file=out, flush=True)
+    def say(text: str, wrap_lines: bool = True) -> None:
+        # Prose wraps at the terminal's width; a command to copy (wrap_lines=False) stays whole.
+        print("\n".join(fit(text.splitlines())) if wrap_lines else text, file=out, flush=True)
 
     display: PlainDisplay | RichDisplay | None = None
 
@@ -128,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
         )
         if not todo and not args.keep_running:
             # Nothing to run: no workers needed to say so.
-            say(f"  all {len(docs)} documents are already in PostgreSQL; no workers started")
+            say(f"  all {plural(len(docs), 'document')} already in PostgreSQL; no workers started")
             print_results(docs, out, rich=out.isatty())
             code = _summary(docs, stack, say, time.monotonic() - t0, keep=False)
             if args.json:
@@ -147,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
                 say(f"  {path.name}: same content as {first.name}, submitted once")
         skipped = len(docs) - len(todo)
         say(
-            f"  workers ready [{time.monotonic() - t0:.1f} s] · submitting {len(todo)} documents"
+            f"  workers ready [{time.monotonic() - t0:.1f} s] · submitting {plural(len(todo), 'document')}"
             + (f" ({skipped} already stored: skipped)" if skipped else "")
         )
 
@@ -165,13 +174,15 @@ def run(args: argparse.Namespace) -> int:
         if args.keep_running:
             say(
                 "serving until Ctrl-C · more documents from another terminal:\n"
-                "  docpipe submit FILE... --wait   (it finds this run by itself)"
+                "  docpipe submit FILE... --wait   (it finds this run by itself)",
+                wrap_lines=False,
             )
             while True:
                 time.sleep(0.5)
                 _check_workers(stack.supervisor)
     except KeyboardInterrupt:
         display = None
+        say(interrupted_summary(docs))
         say("interrupted: stopping workers and services …")
         code = EXIT_INTERRUPTED
     except PortInUse as err:
@@ -220,7 +231,7 @@ def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: floa
     failed_before = sum(d.row.status != "stored" for d in skipped if d.row is not None)
     stored = new + len(skipped) - failed_before
     say(
-        f"{len(docs)} documents: {new} stored now, {len(skipped)} skipped (already in PostgreSQL), "
+        f"{plural(len(docs), 'document')}: {new} stored now, {len(skipped)} skipped (already in PostgreSQL), "
         f"{failed_now} failed"
         + (f" ({failed_before} more failed in an earlier run)" if failed_before else "")
         + f" · {stored}/{len(docs)} stored · {seconds:.1f} s"
@@ -232,6 +243,16 @@ def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: floa
         say(f"Temporal UI: {stack.ui_url}")
     say("Counts and failures later: docpipe status")
     return EXIT_OK if stored == len(docs) else EXIT_FAILED_DOCS
+
+
+def interrupted_summary(docs: list[DocProgress]) -> str:
+    """What had finished when Ctrl-C came: `5 documents: 2 stored, 1 failed, 2 not finished (...)`."""
+    counts = {o: sum(d.outcome == o for d in docs) for o in ("stored", "skipped", "failed", "error")}
+    unfinished = len(docs) - sum(counts.values())
+    parts = [f"{n} {o}" for o, n in counts.items() if n]
+    if unfinished:
+        parts.append(f"{unfinished} not finished (they resume on the next `docpipe dev`)")
+    return f"{plural(len(docs), 'document')}: " + (", ".join(parts) or "none started")
 
 
 def _json(docs: list[DocProgress], stack: LocalStack, seconds: float) -> dict[str, Any]:

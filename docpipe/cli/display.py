@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import IO, Any
 
-from docpipe.cli.table import build_table, render_table
+from docpipe.cli.table import build_table, middle_ellipsis, render_table, terminal_width, wrap
 from docpipe.local.progress import DocProgress
 from docpipe.local.realize import LocalRole
 from docpipe.local.rows import STAGES
@@ -107,9 +107,12 @@ class RichDisplay:
     def _render(self) -> Any:
         now = time.monotonic()
         docs = list(self.docs.values())
+        # Short outcomes (a failure's reason comes with the results table's notes) and names cut in
+        # the middle: ten "log-1…" rows must stay apart.
+        room = max(self.console.width - 60, DOCUMENT_MIN)
         return build_table(
             ["document", *STAGE_TITLES.values(), ""],
-            [[d.ref.filename, *stage_cells(d, now), outcome_text(d)] for d in docs],
+            [[middle_ellipsis(d.ref.filename, room), *stage_cells(d, now), _live_outcome(d)] for d in docs],
             align="<" + ">" * len(STAGES) + "<",
             title=f"docpipe dev · {now - self.t0:.1f} s",
             styles=[LIVE_STYLES.get(d.outcome) for d in docs],
@@ -152,39 +155,84 @@ def roles_lines(roles: Sequence[LocalRole], pids: dict[str, int]) -> list[str]:
     return render_table(["role", "cloud target", "runs here as", "pid"], rows, indent=2)
 
 
-def results_rows(docs: Sequence[DocProgress]) -> list[list[str]]:
-    rows = []
+def _seconds(ms: float | None) -> str:
+    if ms is None:
+        return "—"
+    return f"{ms / 1000:.1f}" if ms < 99_950 else f"{ms / 1000:.0f}"
+
+
+SHORT_OUTCOMES = {"stored": "stored", "skipped": "skipped", "failed": "failed", "error": "error"}
+RESULT_HEADERS = ["document", "type", "enriched", "row (sha256)", "seconds", "outcome"]
+RESULT_ALIGN = "<<<<><"
+TIMES_LEGEND = "seconds: " + " / ".join(STAGE_TITLES.values())
+DOCUMENT_MIN = 16  # a name shortened below this no longer tells similar ones apart
+
+
+def _live_outcome(d: DocProgress) -> str:
+    if d.outcome == "failed":
+        return f"failed at {d.failed_stage or '?'}"
+    if d.outcome in {"queued", "running"}:
+        return d.outcome
+    return _short_outcome(d)
+
+
+def _short_outcome(d: DocProgress) -> str:
+    if d.outcome == "stored":
+        return "stored" + (" (resumed)" if d.resumed else "")
+    if d.outcome == "skipped" and d.row is not None and d.row.status == "stored":
+        return "already stored"
+    return SHORT_OUTCOMES.get(d.outcome, d.outcome)
+
+
+def results_rows(docs: Sequence[DocProgress], width: int | None = None) -> tuple[list[list[str]], list[str]]:
+    """The results table's rows, and the details below it: an outcome with a reason (a failure, a
+    skip of a failed document) is a short word and a note number; the note holds the whole reason.
+    Document names are shortened in the middle when the table would not fit `width`, so
+    "invoice-2024-…-march.pdf" keeps the end that tells similar names apart."""
+    rows: list[list[str]] = []
+    notes: list[str] = []
     for d in docs:
         r = d.row
         ms = d.stage_ms()
+        outcome = _short_outcome(d)
+        skipped_failure = d.outcome == "skipped" and r is not None and r.status != "stored"
+        if d.outcome in {"failed", "error"} or skipped_failure:
+            notes.append(f"[{len(notes) + 1}] {d.ref.filename}: {outcome_text(d)}")
+            outcome = f"{outcome} [{len(notes)}]"
         rows.append(
             [
                 d.ref.filename,
                 (r.document_type if r else None) or "—",
                 r.enrichment_label if r else "—",
                 r.row_id if r else "—",
-                *[_ms(ms[s]) if s in ms else "—" for s in STAGES],
-                outcome_text(d),
+                "/".join(_seconds(ms.get(s)) for s in STAGES),
+                outcome,
             ]
         )
-    return rows
-
-
-RESULT_HEADERS = ["document", "type", "enriched", "row (sha256)", *STAGE_TITLES.values(), "outcome"]
-RESULT_ALIGN = "<<<<" + ">" * len(STAGES) + "<"
+    if width is not None and rows:
+        others = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(RESULT_HEADERS)][1:]
+        room = max(width - sum(others) - 2 * (len(RESULT_HEADERS) - 1), DOCUMENT_MIN)
+        for row in rows:
+            row[0] = middle_ellipsis(row[0], room)
+    return rows, notes
 
 
 def print_results(docs: Sequence[DocProgress], stream: IO[str], rich: bool) -> None:
-    """The results table: styled on a terminal (`rich`), plain text otherwise."""
-    rows = results_rows(docs)
+    """The results table: styled on a terminal (`rich`), plain text otherwise; reasons below it."""
     if rich:
         from rich.console import Console
 
         console = Console(file=stream)
+        rows, notes = results_rows(docs, console.width)
         styles = [RESULT_STYLES.get(d.outcome) for d in docs]
         table = build_table(
             RESULT_HEADERS, rows, align=RESULT_ALIGN, title="results", styles=styles, width=console.width
         )
         console.print(table)
-        return
-    print("\n".join(render_table(RESULT_HEADERS, rows, align=RESULT_ALIGN)), file=stream)
+        width = console.width
+    else:
+        width = terminal_width()
+        rows, notes = results_rows(docs, width)
+        print("\n".join(render_table(RESULT_HEADERS, rows, align=RESULT_ALIGN, width=width)), file=stream)
+    tail = [TIMES_LEGEND, *(line for note in notes for line in wrap(note, width, hang=4))]
+    print("\n".join(tail), file=stream)

@@ -12,20 +12,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import textwrap
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from docpipe.cli.table import render_table
+from docpipe.cli.common import warn_unused_sets
+from docpipe.cli.table import fit, render_table, wrap
 from docpipe.config import NAMESPACE, ConfigError
 from docpipe.stackfile import FlatConfig, load_stack
 from docpipe.targets import get_target
 from workers.process import paused_gc
 
 PLACEHOLDER = "[placeholder]"
-WIDTH = 80  # prose lines of the text output
 
 
 @dataclass
@@ -45,6 +44,7 @@ class Section:
     title: str
     lines: list[str]
     data: Any
+    key: str = ""  # its key in --json (camelCase data key, not the display title)
 
 
 SectionFn = Callable[[PlanView], Section | None]
@@ -59,7 +59,7 @@ def placements_section(view: PlanView) -> Section:
         "",
         *render_table(["role", "target", "sizing", "queue", "needs"], rows),
     ]
-    return Section("Placements", lines, plan.to_dict())
+    return Section("Placements", lines, plan.to_dict(), "placements")
 
 
 def secrets_section(view: PlanView) -> Section | None:
@@ -68,56 +68,121 @@ def secrets_section(view: PlanView) -> Section | None:
     lines = ["Planned with placeholders; `pulumi up` will require:"] + [
         f"  pulumi config set --secret {key} <value>" for key in view.placeholder_secrets
     ]
-    return Section("Secrets", lines, {"placeholders": view.placeholder_secrets})
+    return Section("Secrets", lines, {"placeholders": view.placeholder_secrets}, "secrets")
 
 
 def _component_label(result: Any, res: Any) -> str:
     top = result.top_component(res)
     if top is None:
         return "(stack)"
-    return f"{top.name} [{top.type}]"
+    return f"{top.name} [{short_type(top.type)}]"
+
+
+def short_type(token: str) -> str:
+    """`aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration` as
+    `aws:s3:BucketServerSideEncryptionConfiguration`: the module path repeats the class name."""
+    package, _, rest = token.partition(":")
+    module, _, name = rest.partition(":")
+    if not name:
+        return token
+    return f"{package}:{module.split('/')[0]}:{name}"
 
 
 def resources_section(view: PlanView) -> Section:
     result = view.result
-    groups: dict[str, list[str]] = defaultdict(list)
+    groups: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    data: list[dict[str, Any]] = []
     for res in result.resources:
         if not res.custom and result.top_component(res) is res:
             continue  # the component itself is the group heading
-        groups[_component_label(result, res)].append(f"{res.type}  {res.name}")
+        label = _component_label(result, res)
+        groups[label].append((short_type(res.type), res.name))
+        top = result.top_component(res)
+        data.append({"type": res.type, "name": res.name, "component": top.name if top else None})
     lines = [f"{len(result.resources)} resources"]
     for label in sorted(groups):
         lines.append(f"{label}: {len(groups[label])}")
-        lines.extend(f"    {item}" for item in sorted(groups[label]))
-    return Section("Resources by component", lines, {k: sorted(v) for k, v in groups.items()})
+        lines += render_table(None, sorted(groups[label]), indent=4)
+    data.sort(key=lambda r: (r["component"] or "", r["type"], r["name"]))
+    if view.base is None:
+        lines += ["", summary_line({"create": len(result.resources)})]
+    return Section("Resources by component", lines, data, "resources")
+
+
+OPS = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
+
+
+def _cost_delta(view: PlanView) -> tuple[float, float] | None:
+    from docpipe.cost.estimate import estimate
+
+    if view.base is None:
+        return None
+    return estimate(view.base.plan.config).total_monthly_usd, estimate(
+        view.result.plan.config
+    ).total_monthly_usd
 
 
 def diff_section(view: PlanView) -> Section | None:
+    """The change as `pulumi preview` shows it: cost delta first, then one line per resource that
+    is created, updated or deleted, and the summary line."""
     if view.base is None:
         return None
-    before = {r.key: r for r in view.base.resources}
-    after = {r.key: r for r in view.result.resources}
-    added = sorted(set(after) - set(before))
-    removed = sorted(set(before) - set(after))
+    found, summary = steps(view)
     moved = [
-        f"{p.role}: {view.base.plan[p.role].target} -> {p.target}"
+        {"role": p.role, "from": view.base.plan[p.role].target, "to": p.target}
         for p in view.result.plan
         if view.base.plan[p.role].target != p.target
     ]
-    lines = [f"--set {' '.join(view.sets)}"]
-    lines += [f"  moves {m}" for m in moved]
-    lines += [f"  + {t}  {n}" for t, n in added]
-    lines += [f"  - {t}  {n}" for t, n in removed]
-    lines.append(
-        f"  {len(added)} to add, {len(removed)} to remove, {len(after) - len(added)} unchanged in identity"
-    )
+    lines = wrap("change: " + ", ".join(f"--set {s}" for s in view.sets))
+    cost = _cost_delta(view)
+    if cost is not None:
+        before, after = cost
+        lines.append(f"monthly cost {before:,.2f} → {after:,.2f} USD ({after - before:+,.2f})")
+    lines += [f"moves {m['role']}: {m['from']} → {m['to']}" for m in moved]
+    rows = [
+        (OPS[s["op"]], short_type(s["type"]), s["urn"].rsplit("::", 1)[1], s["op"])
+        for s in found
+        if s["op"] in OPS
+    ]
+    rows.sort(key=lambda r: (list(OPS).index(r[3]), r[1], r[2]))
+    if rows:
+        lines.append("")
+        lines += render_table(["", "type", "name", "plan"], rows, indent=2)
+    lines.append("")
+    lines.append(summary_line(summary))
     data = {
         "sets": view.sets,
         "moves": moved,
-        "added": [{"type": t, "name": n} for t, n in added],
-        "removed": [{"type": t, "name": n} for t, n in removed],
+        "monthlyUsdBefore": round(cost[0], 4) if cost else None,
+        "monthlyUsdAfter": round(cost[1], 4) if cost else None,
+        "resources": [
+            {"op": s["op"], "type": s["type"], "name": s["urn"].rsplit("::", 1)[1]}
+            for s in found
+            if s["op"] != "same"
+        ],
+        "changeSummary": summary,
     }
-    return Section("Changes vs the unchanged stack", lines, data)
+    return Section("Changes vs the unchanged stack", lines, data, "changes")
+
+
+def summary_line(summary: dict[str, int]) -> str:
+    """`Resources: 3 to create, 1 to update, 2 to delete, 120 unchanged` (pulumi preview's words)."""
+    parts = [f"{summary[op]} to {op}" for op in ("create", "update", "replace", "delete") if summary.get(op)]
+    if summary.get("same"):
+        parts.append(f"{summary['same']} unchanged")
+    return "Resources: " + (", ".join(parts) or "no changes")
+
+
+def outputs_section(view: PlanView) -> Section:
+    """The stack outputs `pulumi up` exports. Their values come from the provider at deploy time (the
+    offline run has mock values only), so only their names are shown, as `pulumi preview` shows
+    `output<string>`."""
+    names = sorted(view.result.outputs)
+    secret = view.result.secret_outputs
+    shown = [f"{n} [secret]" if n in secret else n for n in names]
+    lines = wrap(", ".join(shown), indent=2) if shown else ["  (none)"]
+    lines.append("  (values known after `pulumi up`; `pulumi stack output` shows them)")
+    return Section("Outputs", lines, [{"name": n, "secret": n in secret} for n in names], "outputs")
 
 
 # --- Policy verdicts (the policy pack's section; policies/ owns its content) ---------------------
@@ -128,12 +193,12 @@ def policy_section(view: PlanView) -> Section:
     try:
         found = verdicts(view.result.resources, view.stack)
     except ValueError as err:  # a policy config file naming an unknown policy or property
-        return Section("Policy verdicts", [f"policy config error: {err}"], {"error": str(err)})
-    return Section("Policy verdicts", found.lines(), found.to_dict())
+        return Section("Policy verdicts", [f"policy config error: {err}"], {"error": str(err)}, "policy")
+    return Section("Policy verdicts", found.lines(), found.to_dict(), "policy")
 
 
 def _wrapped(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, width=WIDTH, initial_indent=indent, subsequent_indent=indent + "  ")
+    return wrap(text, indent=len(indent))
 
 
 def runtime_section(view: PlanView) -> Section:
@@ -157,7 +222,7 @@ def runtime_section(view: PlanView) -> Section:
     lines.append(f"build id {plan.config.build_id}")
     data["notes"] = stack_notes
     data["buildId"] = plan.config.build_id
-    return Section("Runtime", lines, data)
+    return Section("Runtime", lines, data, "runtime")
 
 
 def steps(view: PlanView) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -196,11 +261,12 @@ def steps(view: PlanView) -> tuple[list[dict[str, Any]], dict[str, int]]:
 
 
 SECTIONS: list[SectionFn] = [
+    diff_section,  # first: what a --set change does, and what it costs, up front
     placements_section,
     runtime_section,
     secrets_section,
     resources_section,
-    diff_section,
+    outputs_section,
     policy_section,
 ]
 
@@ -250,15 +316,16 @@ def _run(args: argparse.Namespace) -> int:
     except FileNotFoundError as err:
         print(str(err), file=sys.stderr)
         return 2
+    warn_unused_sets(view.result.plan.config, view.sets)
     sections = render(view)
     if args.json:
         found, summary = steps(view)
-        data = {"steps": found, "changeSummary": summary, **{s.title: s.data for s in sections}}
-        print(json.dumps(data, indent=2, default=str))
+        data = {"steps": found, "changeSummary": summary, **{s.key or s.title: s.data for s in sections}}
+        # Sorted keys: identical output for identical input, whatever order things were declared in.
+        print(json.dumps(data, indent=2, default=str, sort_keys=True))
         return 0
+    out: list[str] = []
     for section in sections:
-        print(f"== {section.title}")
-        for line in section.lines:
-            print(line)
-        print()
+        out += [f"== {section.title}", *section.lines, ""]
+    print("\n".join(fit(out)))
     return 0

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from docpipe.cli.table import render_table
+from docpipe.cli.table import fit, render_table
 from docpipe.local.status import collect
 
 
@@ -24,7 +24,7 @@ def render(data: dict[str, Any]) -> str:
         lines.append(f"failures ({len(failures)}, newest first):")
         rows = [[f["filename"], f["sha256"][:12], f["failedStage"] or "?", f["reason"]] for f in failures]
         lines += render_table(None, rows, indent=2)
-    return "\n".join(lines)
+    return "\n".join(fit(lines))
 
 
 def run(args: argparse.Namespace) -> int:

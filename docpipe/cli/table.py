@@ -139,3 +139,51 @@ def render_table(
     console.print(build_table(header, rows, align=align, width=room))
     pad = " " * indent
     return [(pad + line).rstrip() for line in out.getvalue().splitlines()]
+
+
+def wrap(text: str, width: int | None = None, *, indent: int = 0, hang: int = 2) -> list[str]:
+    """Prose as lines of at most `width` (default `terminal_width()`): the first line starts with
+    `indent` spaces, the rest with `indent + hang`. A word longer than the room is folded."""
+    import textwrap
+
+    total = terminal_width() if width is None else width
+    lines = textwrap.wrap(
+        text,
+        width=max(total, indent + hang + 10),
+        initial_indent=" " * indent,
+        subsequent_indent=" " * (indent + hang),
+        break_on_hyphens=False,
+    )
+    return lines or [""]
+
+
+def fit(lines: Iterable[str], width: int | None = None) -> list[str]:
+    """Every line that is longer than `width` wrapped under its own indentation (a hanging indent of
+    two more spaces), the others as they are: the last guard of every human view."""
+    total = terminal_width() if width is None else width
+    out: list[str] = []
+    for line in lines:
+        for part in line.split("\n"):
+            if len(part) <= total:
+                out.append(part)
+            else:
+                lead = len(part) - len(part.lstrip(" "))
+                out += wrap(part.strip(), total, indent=lead)
+    return out
+
+
+def middle_ellipsis(text: str, width: int) -> str:
+    """`text` shortened to `width` by cutting its middle: "invoice-2024-…-march.pdf" keeps the end
+    that tells similar names apart (and the suffix)."""
+    if len(text) <= width:
+        return text
+    if width <= 1:
+        return text[:width]
+    tail = (width - 1) // 2 + (width - 1) % 2
+    head = width - 1 - tail
+    return text[:head] + "…" + text[len(text) - tail :]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 document`, `2 documents`."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"

@@ -6,7 +6,7 @@ import math
 
 from docpipe.config import Traffic
 from docpipe.cost.load import RoleLoad, activities_per_file, days_per_month, hours_per_month
-from docpipe.cost.model import Component, num
+from docpipe.cost.model import Charge, Component, num
 from docpipe.cost.pricebook import PriceBook
 from docpipe.plan import PlacementPlan
 from workers.contract import HEARTBEAT_EVERY_SECONDS, HEARTBEAT_TIMEOUT_SECONDS, HEARTBEATING_ROLES, Role
@@ -39,7 +39,11 @@ def database(plan: PlacementPlan, prices: PriceBook) -> Component:
         f"{az} AZ × ({num(hours)} h × {num(hourly)} USD/h ({db.instance_class}) + "
         f"{db.allocated_storage_gb} GB × {num(gb_month)} USD/GB-mo)"
     )
-    return Component("database (RDS PostgreSQL)", usd, working, "baseline")
+    charges = (
+        Charge(f"instance ({db.instance_class})", az * hours, "h", hourly),
+        Charge("gp3 storage", az * db.allocated_storage_gb, "GB-mo", gb_month),
+    )
+    return Component("database (RDS PostgreSQL)", usd, working, "baseline", charges=charges)
 
 
 def cache(plan: PlacementPlan, prices: PriceBook) -> Component:
@@ -50,7 +54,14 @@ def cache(plan: PlacementPlan, prices: PriceBook) -> Component:
     if c.mode == "node":
         hourly = prices.get(f"elasticache.node.hour.{c.node_type}", f" (cache.nodeType {c.node_type})")
         working = f"{num(hours)} h × {num(hourly)} USD/h ({c.node_type})"
-        return Component("cache (Valkey node)", hours * hourly, working, "baseline", notes=_cache_users(plan))
+        return Component(
+            "cache (Valkey node)",
+            hours * hourly,
+            working,
+            "baseline",
+            notes=_cache_users(plan),
+            charges=(Charge(f"node ({c.node_type})", hours, "h", hourly),),
+        )
     gb = prices.get("elasticache.serverless.minimumGb")
     gb_hour = prices.get("elasticache.serverless.gbHour")
     ecpu_per_file = prices.get("assume.cacheEcpuPerFile")
@@ -62,7 +73,13 @@ def cache(plan: PlacementPlan, prices: PriceBook) -> Component:
         f"{num(gb)} GB minimum × {num(hours)} h × {num(gb_hour)} USD/GB-h + "
         f"{num(files)} files × {num(ecpu_per_file)} ECPU × {num(ecpu_rate)} USD/1M"
     )
-    return Component("cache (Valkey serverless)", usd, working, "baseline", notes=_cache_users(plan))
+    charges = (
+        Charge("data stored (minimum)", gb * hours, "GB-h", gb_hour),
+        Charge("processing units", ecpu / 1e6, "1M ECPU", ecpu_rate),
+    )
+    return Component(
+        "cache (Valkey serverless)", usd, working, "baseline", notes=_cache_users(plan), charges=charges
+    )
 
 
 def _cache_users(plan: PlacementPlan) -> tuple[str, ...]:
@@ -124,6 +141,10 @@ def temporal(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook
             f"{num(hours)} h × {num(hourly)} USD/h ({itype}) + 20 GB × {num(gb_month)} USD/GB-mo "
             "(persistence shares the RDS instance)",
             "baseline",
+            charges=(
+                Charge(f"server ({itype})", hours, "h", hourly),
+                Charge("gp3 volume", 20, "GB-mo", gb_month),
+            ),
         )
     traffic = cfg.traffic
     files = traffic.files_per_day * days
@@ -188,6 +209,7 @@ def nat(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook) -> 
         usd,
         working,
         "baseline",
+        charges=(Charge("gateway", hours, "h", hourly), Charge("data processed", gb, "GB", per_gb)),
         notes=(
             f"needed by {', '.join(brought)}: VPC-attached Lambda that must reach the internet",
             *([f"also carries {', '.join(joined)} (joined the VPC for the cache)"] if joined else []),
@@ -210,4 +232,9 @@ def bucket(plan: PlacementPlan, prices: PriceBook) -> Component:
         f"{num(gb)} GB (a month of documents) × {num(gb_month)} USD/GB-mo + {num(puts)} PUT × "
         f"{num(put)} USD/1k + {num(gets)} GET × {num(get)} USD/1k"
     )
-    return Component("document bucket (S3)", usd, working, "baseline")
+    charges = (
+        Charge("storage", gb, "GB-mo", gb_month),
+        Charge("PUT requests", puts / 1000, "1k req", put),
+        Charge("GET requests", gets / 1000, "1k req", get),
+    )
+    return Component("document bucket (S3)", usd, working, "baseline", charges=charges)

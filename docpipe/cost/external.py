@@ -7,7 +7,7 @@ part of what a stack costs each month.
 from __future__ import annotations
 
 from docpipe.cost.load import days_per_month
-from docpipe.cost.model import Component, num
+from docpipe.cost.model import Charge, Component, num
 from docpipe.cost.pricebook import PriceBook
 from docpipe.plan import PlacementPlan
 from workers.contract import E2B_SANDBOX_EXPIRY_MARGIN_SECONDS, e2b_sandbox_lifetime_seconds
@@ -39,7 +39,12 @@ def e2b(plan: PlacementPlan, prices: PriceBook) -> Component | None:
         f"{num(seconds)} sandbox-s × ({num(vcpu)} vCPU × {num(vcpu_rate)} + {num(gib)} GiB × "
         f"{num(gib_rate)}) USD/s + plan {num(plan_fee)}"
     )
-    return Component("E2B sandboxes", usd, working, "external", role="enrichment")
+    charges = (
+        Charge("sandbox vCPU time", seconds * vcpu, "vCPU-s", vcpu_rate),
+        Charge("sandbox memory time", seconds * gib, "GiB-s", gib_rate),
+        Charge("plan", 1, "month", plan_fee),
+    )
+    return Component("E2B sandboxes", usd, working, "external", role="enrichment", charges=charges)
 
 
 def unstructured(plan: PlacementPlan, prices: PriceBook) -> Component | None:
@@ -55,6 +60,7 @@ def unstructured(plan: PlacementPlan, prices: PriceBook) -> Component | None:
         f"{num(files)} files × {num(cfg.traffic.pages_per_file)} pages × {num(rate)} USD/page",
         "external",
         role="extraction",
+        charges=(Charge("pages", pages, "page", rate),),
     )
 
 
@@ -80,4 +86,8 @@ def model_tokens(plan: PlacementPlan, prices: PriceBook) -> Component | None:
         f"{num(files)} files × ({num(tin)} in × {num(pin)} + {num(tout)} out × {num(pout)}) USD/1M tokens"
         f"{premium}"
     )
-    return Component(f"model tokens ({provider})", usd, working, "external", role="analysis")
+    charges = (
+        Charge("input tokens", files * tin / 1e6, "1M tokens", pin * factor),
+        Charge("output tokens", files * tout / 1e6, "1M tokens", pout * factor),
+    )
+    return Component(f"model tokens ({provider})", usd, working, "external", role="analysis", charges=charges)

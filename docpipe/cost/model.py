@@ -32,6 +32,30 @@ def num(value: float) -> str:
 
 
 @dataclass(frozen=True)
+class Charge:
+    """One priced quantity of a line of the bill, as Infracost lists a resource's cost components:
+    `quantity` `unit`s a month at `price` USD per unit (`720 h × 0.016 USD/h`)."""
+
+    label: str
+    quantity: float
+    unit: str
+    price: float
+
+    @property
+    def usd(self) -> float:
+        return self.quantity * self.price
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "quantity": round(self.quantity, 6),
+            "unit": self.unit,
+            "unitPriceUsd": self.price,
+            "usd": round(self.usd, 4),
+        }
+
+
+@dataclass(frozen=True)
 class Component:
     """One line of the bill: a monthly amount and the formula with its numbers filled in."""
 
@@ -44,6 +68,8 @@ class Component:
     notes: tuple[str, ...] = ()
     price_keys: tuple[str, ...] = ()
     unconfirmed: tuple[str, ...] = ()
+    # The quantities behind `usd` where an estimator states them (empty: only the working says).
+    charges: tuple[Charge, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +82,7 @@ class Component:
             "notes": list(self.notes),
             "priceKeys": list(self.price_keys),
             "unconfirmedPrices": list(self.unconfirmed),
+            "charges": [c.to_dict() for c in self.charges],
         }
 
 
@@ -172,6 +199,7 @@ class RoleCost:
         burst: Burst,
         notes: tuple[str, ...] | list[str] = (),
         warnings: tuple[str, ...] | list[str] = (),
+        charges: tuple[Charge, ...] | list[Charge] = (),
         **figures: Any,
     ) -> RoleCost:
         """A target's compute line for `role` (named "<role> (<target>)"), as every estimator builds it."""
@@ -183,5 +211,6 @@ class RoleCost:
             role=role,
             target=target,
             notes=tuple(notes),
+            charges=tuple(charges),
         )
         return cls(component=component, burst=burst, warnings=tuple(warnings), **figures)

@@ -29,21 +29,21 @@ from workers.contract import ACTIVITY_ROLES, ROLES, Role
 # Peak-to-mean ratio capacity is sized for: the diurnal profile peaks at 1.8× the mean.
 PEAK_FACTOR = {"steady": 1.0, "diurnal": 1.8, "bursty": 1.8}
 
-# The seed's final recommendation (tiers 1–2): containers for extraction and analysis, Lambda for
-# enrichment and storage; the workflow worker as the low/medium presets place it.
+# The original cost analysis's final recommendation (tiers 1–2): containers for extraction and
+# analysis, Lambda for enrichment and storage; the workflow worker as the low/medium presets place it.
 SEED_HYBRID: dict[Role, TargetKey] = {role: TIER_TARGETS["medium"][role] for role in ROLES}
-# The seed compared these three with its hybrid.
+# The original cost analysis compared these three with its hybrid.
 UNIFORM_MODELS = ("ec2", "lambda", "cloudrun")
 
 
 def models() -> dict[str, dict[Role, TargetKey]]:
     """The fixed placement models `cost compare` puts side by side: every role on one target, and the
-    seed's hybrid."""
+    original cost analysis's hybrid."""
     uniform = [k for k in UNIFORM_MODELS if k in all_targets()] + [
         k for k in all_targets() if k not in UNIFORM_MODELS
     ]
     out: dict[str, dict[Role, TargetKey]] = {f"all-{k}": dict.fromkeys(ROLES, k) for k in uniform}
-    out["seed-hybrid"] = dict(SEED_HYBRID)
+    out["original-hybrid"] = dict(SEED_HYBRID)
     return out
 
 

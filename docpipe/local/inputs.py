@@ -1,4 +1,5 @@
-"""Which documents `docpipe dev PATH...` submits: files as given, directories by document suffix."""
+"""Which documents `docpipe dev PATH...` submits: files and directories' files with a suffix the
+extraction backends read (workers.extraction.DOCUMENT_TYPES); the others are listed, not submitted."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.documents import describe_file
+from workers.extraction import is_supported
 from workers.types import DocumentRef
-
-# What the pipeline reads; a directory contributes only these (samples/ also holds its generator).
-DOCUMENT_SUFFIXES = frozenset({".pdf", ".docx", ".md", ".markdown", ".txt", ".html", ".htm"})
 
 
 class InputError(ValueError):
@@ -21,11 +20,13 @@ class Inputs:
     documents: list[tuple[Path, DocumentRef]] = field(default_factory=list)
     # Same content under another name: one workflow per sha256, so the later names ride along.
     duplicates: list[tuple[Path, Path]] = field(default_factory=list)  # (path, first path with it)
-    ignored: list[Path] = field(default_factory=list)  # files in a directory with another suffix
+    # Files with another suffix, in a directory or named: listed, never submitted (a workflow for them
+    # could only fail).
+    ignored: list[Path] = field(default_factory=list)
 
 
 def collect(paths: list[str | Path]) -> Inputs:
-    """Files named explicitly are always submitted; directories are walked for document suffixes."""
+    """Files (named, or found in directories) with a document suffix; the others go to `ignored`."""
     out = Inputs()
     seen: dict[str, Path] = {}
     for raw in paths:
@@ -33,12 +34,15 @@ def collect(paths: list[str | Path]) -> Inputs:
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p, path))
             for f in files:
-                if f.suffix.lower() in DOCUMENT_SUFFIXES:
+                if is_supported(f):
                     _add(out, seen, f)
                 else:
                     out.ignored.append(f)
         elif path.is_file():
-            _add(out, seen, path)
+            if is_supported(path):
+                _add(out, seen, path)
+            else:
+                out.ignored.append(path)
         else:
             raise InputError(f"{raw}: no such file or directory")
     return out

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from docpipe import install_hint
 from docpipe.config import Backends, StackConfig
 from docpipe.plan import PlacementPlan, RolePlacement, backend_label
 from docpipe.worker_env import Endpoints as WorkerEndpoints
@@ -141,17 +142,17 @@ def _analysis_fallback(config: StackConfig, env: Mapping[str, str]) -> str | Non
         if not env.get(Env.ANTHROPIC_API_KEY):
             return f"{Env.ANTHROPIC_API_KEY} is not set"
         if not _installed("anthropic"):
-            return "the anthropic extra is not installed (pip install 'docpipe[anthropic]')"
+            return f"the anthropic extra is not installed: {install_hint('anthropic')}"
         return None
     if a.provider == "openai":
         if not env.get(Env.OPENAI_API_KEY):
             return f"{Env.OPENAI_API_KEY} is not set"
         if not _installed("openai"):
-            return "the openai extra is not installed (pip install 'docpipe[openai]')"
+            return f"the openai extra is not installed: {install_hint('openai')}"
         return None
     host = env.get(Env.OLLAMA_HOST) or a.ollama_host
     if not _installed("ollama"):
-        return "the ollama extra is not installed (pip install 'docpipe[ollama]')"
+        return f"the ollama extra is not installed: {install_hint('ollama')}"
     if not _reachable(host):
         return f"no Ollama server answers at {host}"
     return None

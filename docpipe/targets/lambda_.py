@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from docpipe.cost.events import Clock, Pool, Task
-from docpipe.cost.model import Burst, RoleCost, num
+from docpipe.cost.model import Burst, Charge, RoleCost, num
 from docpipe.models import ConfigModel
 from docpipe.targets.base import Target
 from workers.contract import LAMBDA_HOOK_SECONDS, Env, Role
@@ -349,6 +349,10 @@ class LambdaTarget(Target[LambdaSizing]):
             burst=burst,
             notes=tuple(notes),
             warnings=tuple(warnings),
+            charges=(
+                Charge(f"duration ({s.architecture})", gb_seconds, "GB-s", gb_rate),
+                Charge("requests", inv / 1e6, "1M req", req_rate),
+            ),
             lambda_gb_seconds=gb_seconds,
             lambda_requests=inv,
             extra={"invocations": inv, "billedSecondsPerInvocation": billed},

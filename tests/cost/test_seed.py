@@ -65,7 +65,7 @@ def test_low_scenario_as_docpipe_prices_it(stack) -> None:
     # The seed's hybrid: Lambda storage needs the database (VPC) and Temporal Cloud (internet) → a NAT
     # gateway, which enrichment's Lambda then joins for the cache: 730 × (0.045 + 0.005 Elastic IP) +
     # (304.17 + 91.25 tasks) × 5 MB = 1.93 GB × 0.045 = 36.59, more than all of its compute.
-    hybrid = models["seed-hybrid"]
+    hybrid = models["original-hybrid"]
     assert hybrid.component("NAT gateway").usd == pytest.approx(36.587, abs=0.001)
     # Its compute: Cloud Run extraction + analysis, each burst idling 300 s (scaleDownSeconds) — a
     # few dollars — and the Lambda roles' cents; all well under the NAT gateway.

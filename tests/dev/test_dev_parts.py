@@ -23,6 +23,7 @@ from docpipe.plan import build_plan
 from docpipe.stackfile import load_stack
 from workers.contract import Env
 from workers.documents import describe_file
+from workers.types import DocumentRef
 
 ENDPOINTS = Endpoints(
     temporal_address="127.0.0.1:7233",
@@ -106,8 +107,23 @@ def test_directories_contribute_documents_only_and_duplicates_go_once(tmp_path: 
     assert [p.name for p, _ in inputs.documents] == ["a.txt"]
     assert [(p.name, first.name) for p, first in inputs.duplicates] == [("b.md", "a.txt")]
     assert [p.name for p in inputs.ignored] == ["make.py"]
-    explicit = collect([tmp_path / "make.py"])  # named explicitly: submitted (and judged by the pipeline)
-    assert [p.name for p, _ in explicit.documents] == ["make.py"]
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK")
+    (tmp_path / "scan.png").write_bytes(b"\x89PNG")
+    named = [tmp_path / "make.py", tmp_path / "sheet.xlsx", tmp_path / "scan.png", tmp_path / "a.txt"]
+    explicit = collect(named)  # named explicitly: still never a workflow that could only fail
+    assert [p.name for p, _ in explicit.documents] == ["a.txt"]
+    assert [p.name for p in explicit.ignored] == ["make.py", "sheet.xlsx", "scan.png"]
+
+
+def test_the_supported_suffixes_are_one_declaration_read_by_dev_and_submit():
+    from workers.documents import content_type_for
+    from workers.extraction import DOCUMENT_TYPES, SUPPORTED_SUFFIXES, is_supported, unsupported_note
+
+    assert set(SUPPORTED_SUFFIXES) == set(DOCUMENT_TYPES) >= {".pdf", ".docx", ".md", ".txt", ".html"}
+    assert all(content_type_for(f"x{s}") == t for s, t in DOCUMENT_TYPES.items())
+    assert is_supported("A.PDF") and not is_supported("sheet.xlsx") and not is_supported("scan.png")
+    note = unsupported_note(["sheet.xlsx", "scan.png"])
+    assert "sheet.xlsx, scan.png" in note and "supported: .docx .htm .html .markdown .md .pdf .txt" in note
 
 
 def test_stage_timings_read_from_dicts_and_from_old_reprs():
@@ -191,6 +207,72 @@ def test_plain_display_and_results_table(tmp_path: Path):
     text = out.getvalue()
     assert "memo.txt                 started" in text and "memo.txt                 extraction" in text
     assert "stored" in text
-    table = text.splitlines()[-1].split()
-    assert table[:4] == ["memo.txt", "memo", "no", d.sha256[:12]]
-    assert table[4:10] == ["1.5", "s", "20", "ms", "—", "5"]
+    lines = text.splitlines()
+    assert lines[-1] == "seconds: extract / analyse / enrich / store"
+    table = lines[-2].split()
+    assert table == ["memo.txt", "memo", "no", d.sha256[:12], "1.5/0.0/—/0.0", "stored"]
+
+
+def test_results_table_fits_80_columns_names_stay_apart_and_reasons_go_below(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    docs = []
+    reason = "the Unstructured API answered 422: " + "unsupported layout in page 3; " * 12
+    for n in range(10):
+        name = f"log-{n:02d}-application-server-with-a-long-name-{n}.txt"
+        d = DocProgress(Path(name), DocumentRef(f"/x/{name}", f"{n:064x}", name, "text/plain", 1))
+        d.outcome, d.failed_stage, d.reason = "failed", "extraction", reason
+        d.timings = {"extraction": 1200}
+        docs.append(d)
+    out = io.StringIO()
+    print_results(docs, out, rich=False)
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    body = lines[1:11]
+    names = [line.split()[0] for line in body]
+    assert len(set(names)) == 10 and all("…" in n and n.endswith(f"-{i}.txt") for i, n in enumerate(names))
+    assert all(line.rstrip().endswith(f"failed [{i + 1}]") for i, line in enumerate(body))
+    notes = " ".join(lines[12:])
+    assert "[1] log-00-application-server-with-a-long-name-0.txt: failed at extraction:" in notes
+    assert " ".join(reason.split()) in " ".join(notes.split())
+
+
+def test_after_ctrl_c_a_summary_of_what_finished_and_counts_are_singular_or_plural(tmp_path: Path):
+    from docpipe.cli.dev import interrupted_summary
+    from docpipe.cli.table import plural
+
+    assert plural(1, "document") == "1 document" and plural(2, "document") == "2 documents"
+    docs = []
+    for n, outcome in enumerate(["stored", "failed", "running", "queued"]):
+        f = tmp_path / f"d{n}.txt"
+        f.write_text(str(n))
+        d = DocProgress(f, describe_file(f))
+        d.outcome = outcome
+        docs.append(d)
+    text = interrupted_summary(docs)
+    assert text.startswith("4 documents: 1 stored, 1 failed, 2 not finished")
+    assert interrupted_summary(docs[:1]) == "1 document: 1 stored"
+
+
+def test_the_live_table_fits_80_columns_with_names_apart_and_short_outcomes():
+    from rich.console import Console
+
+    from docpipe.cli.display import RichDisplay
+
+    console = Console(file=io.StringIO(), width=80, force_terminal=True, color_system=None)
+    display = RichDisplay(console)
+    try:
+        for n in range(10):
+            name = f"log-{n:02d}-application-server-with-a-long-name-{n}.txt"
+            d = DocProgress(Path(name), DocumentRef(f"/x/{name}", f"{n:064x}", name, "text/plain", 1))
+            d.outcome, d.failed_stage, d.reason = "failed", "extraction", "a reason " * 40
+            d.timings = {"extraction": 1200}
+            display.docs[d.sha256] = d
+        out = Console(file=io.StringIO(), width=80, color_system=None)
+        out.print(display._render())
+        lines = out.file.getvalue().splitlines()
+    finally:
+        display.close()
+    assert max(len(line) for line in lines) <= 80
+    rows = [line for line in lines if line.startswith("log-")]
+    assert len(rows) == 10 and len({r.split()[0] for r in rows}) == 10
+    assert all(r.rstrip().endswith("failed at extraction") for r in rows)

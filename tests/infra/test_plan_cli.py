@@ -41,10 +41,10 @@ def test_plan_set_shows_the_diff() -> None:
     done = _plan("--stack", "prod", "--set", "activities.extraction.target=ec2", "--json")
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
-    diff = data["Changes vs the unchanged stack"]
-    assert diff["moves"] == ["extraction: cloudrun -> ec2"]
-    added = {(a["type"], a["name"]) for a in diff["added"]}
-    removed = {(r["type"], r["name"]) for r in diff["removed"]}
+    diff = data["changes"]
+    assert diff["moves"] == [{"role": "extraction", "from": "cloudrun", "to": "ec2"}]
+    added = {(a["type"], a["name"]) for a in diff["resources"] if a["op"] == "create"}
+    removed = {(r["type"], r["name"]) for r in diff["resources"] if r["op"] == "delete"}
     assert ("docpipe:placement:Ec2", "extraction-ec2") in added
     assert ("aws:autoscaling/group:Group", "extraction-ec2-asg") in added
     assert ("docpipe:placement:CloudRun", "extraction-cloudrun") in removed
@@ -52,7 +52,7 @@ def test_plan_set_shows_the_diff() -> None:
     # Nothing of another role moves.
     for _type, name in added | removed:
         assert not name.startswith(("workflow-", "analysis-", "enrichment-", "storage-")), name
-    assert data["Placements"]["roles"]["extraction"]["target"] == "ec2"
+    assert data["placements"]["roles"]["extraction"]["target"] == "ec2"
 
 
 def test_plan_bad_config_exits_non_zero_with_the_message() -> None:

@@ -81,18 +81,18 @@ def test_samples_end_to_end(temporal_server, database_url, valkey, samples_dir: 
     results = {s["filename"]: s["result"] for s in first}
     assert {r["status"] for r in results.values()} == {"stored"}, results
     assert [s["result"] for s in again] == [s["result"] for s in first]
-    assert results["invoice.pdf"]["document_type"] == "invoice"
-    assert results["contract.docx"]["document_type"] == "contract"
-    assert results["memo.txt"]["document_type"] == "memo"
+    assert results["invoice.pdf"]["documentType"] == "invoice"
+    assert results["contract.docx"]["documentType"] == "contract"
+    assert results["memo.txt"]["documentType"] == "memo"
     # The report's table went through the enrichment sandbox: its columns were totalled.
     report = results["report.md"]
-    assert report["needs_enrichment"]
-    assert report["enrichment_output"]["column_totals"]["Q3 sales"] == 46800 + 33100 + 24050
+    assert report["needsEnrichment"]
+    assert report["enrichmentOutput"]["column_totals"]["Q3 sales"] == 46800 + 33100 + 24050
     # The invoice (text, no table) was cross-checked: items = subtotal, subtotal + VAT = amount due.
-    invoice = results["invoice.pdf"]["enrichment_output"]
+    invoice = results["invoice.pdf"]["enrichmentOutput"]
     assert invoice["line_items_total"] == 95.0
     assert invoice["items_match_subtotal"] and invoice["total_matches_due"]
-    assert not results["memo.txt"]["needs_enrichment"]
+    assert not results["memo.txt"]["needsEnrichment"]
     assert [t["stage"] for t in report["timings"]] == ["extraction", "analysis", "enrichment", "storage"]
 
     # A bad document ends as a recorded failure with a reason a person can act on.

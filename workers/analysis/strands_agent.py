@@ -1,8 +1,9 @@
 """The `strands` analysis backend: a Strands agent whose structured output is `DocumentAnalysis`.
 
-Only the chosen provider's module is imported (anthropic, openai and ollama each need their extra:
-`pip install 'docpipe[anthropic]'` etc.; bedrock needs none). The agent gets two read-only tools over
-the extracted elements, so it can look things up instead of reading everything at once.
+Only the chosen provider's module is imported (anthropic, openai and ollama each need their extra,
+in a checkout `.venv/bin/uv pip install --python .venv/bin/python -e '.[anthropic]'` etc.; bedrock
+needs none). The agent gets two read-only tools over the extracted elements, so it can look things
+up instead of reading everything at once.
 """
 
 from __future__ import annotations
