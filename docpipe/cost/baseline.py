@@ -209,7 +209,11 @@ def nat(plan: PlacementPlan, loads: dict[Role, RoleLoad], prices: PriceBook) -> 
         usd,
         working,
         "baseline",
-        charges=(Charge("gateway", hours, "h", hourly), Charge("data processed", gb, "GB", per_gb)),
+        charges=(
+            Charge("gateway", hours, "h", hourly),
+            Charge("Elastic IP (public IPv4)", hours, "h", ip_hourly),
+            Charge("data processed", gb, "GB", per_gb),
+        ),
         notes=(
             f"needed by {', '.join(brought)}: VPC-attached Lambda that must reach the internet",
             *([f"also carries {', '.join(joined)} (joined the VPC for the cache)"] if joined else []),

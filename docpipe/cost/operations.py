@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from docpipe.cost.load import RoleLoad, days_per_month
-from docpipe.cost.model import Component, RoleCost, num
+from docpipe.cost.model import Charge, Component, RoleCost, num
 from docpipe.cost.pricebook import PriceBook
 from docpipe.deployment import (
     LOG_RETENTION_DAYS,
@@ -47,7 +47,10 @@ def logs(
         f"{num(store)} USD/GB-mo"
     )
     who = ", ".join([*roles, "starter"])
-    return Component("logs (CloudWatch)", usd, working, "baseline", notes=(f"log groups of {who}",))
+    charges = (Charge("ingestion", gb, "GB", ingest), Charge("storage", stored, "GB-mo", store))
+    return Component(
+        "logs (CloudWatch)", usd, working, "baseline", notes=(f"log groups of {who}",), charges=charges
+    )
 
 
 def registries(plan: PlacementPlan, prices: PriceBook) -> Component:
@@ -57,6 +60,7 @@ def registries(plan: PlacementPlan, prices: PriceBook) -> Component:
     gb_each = prices.get("assume.imageGbPerArchitecture")
     ecr_rate = prices.get("ecr.gbMonth")
     usd = len(archs) * gb_each * ecr_rate
+    charges = [Charge("ECR storage", len(archs) * gb_each, "GB-mo", ecr_rate)]
     working = (
         f"ECR {len(archs)} image(s) ({', '.join(archs)}) × {num(gb_each)} GB × {num(ecr_rate)} USD/GB-mo"
     )
@@ -65,10 +69,13 @@ def registries(plan: PlacementPlan, prices: PriceBook) -> Component:
         free = prices.get("artifactregistry.freeGb")
         billable = max(0.0, gb_each - free)
         usd += billable * ar_rate
+        charges.append(Charge("Artifact Registry storage", billable, "GB-mo", ar_rate))
         working += (
             f" + Artifact Registry max(0, {num(gb_each)} GB − {num(free)} GB free) × {num(ar_rate)} USD/GB-mo"
         )
-    return Component("image registries (ECR, Artifact Registry)", usd, working, "baseline")
+    return Component(
+        "image registries (ECR, Artifact Registry)", usd, working, "baseline", charges=tuple(charges)
+    )
 
 
 def secret_names(plan: PlacementPlan) -> list[str]:
@@ -86,7 +93,8 @@ def secrets(plan: PlacementPlan, prices: PriceBook) -> Component:
     names = secret_names(plan)
     rate = prices.get("secretsmanager.secretMonth")
     working = f"{len(names)} secrets ({', '.join(names)}) × {num(rate)} USD/secret-mo"
-    return Component("secrets (Secrets Manager)", len(names) * rate, working, "baseline")
+    charges = (Charge("secrets", len(names), "secret-mo", rate),)
+    return Component("secrets (Secrets Manager)", len(names) * rate, working, "baseline", charges=charges)
 
 
 def starter(plan: PlacementPlan, prices: PriceBook) -> Component:
@@ -102,7 +110,18 @@ def starter(plan: PlacementPlan, prices: PriceBook) -> Component:
         f"{num(files)} uploads × ({num(seconds)} s + {num(init)} s INIT) × {num(gb)} GB × {num(gb_rate)} "
         f"USD/GB-s ({STARTER_ARCHITECTURE}) + {num(files)} req × {num(req_rate)} USD/1M"
     )
-    return Component("starter (Lambda)", usd, working, "baseline", notes=("not in the --free-tier credit",))
+    charges = (
+        Charge("duration (incl. INIT)", files * (seconds + init) * gb, "GB-s", gb_rate),
+        Charge("requests", files / 1e6, "1M req", req_rate),
+    )
+    return Component(
+        "starter (Lambda)",
+        usd,
+        working,
+        "baseline",
+        notes=("not in the --free-tier credit",),
+        charges=charges,
+    )
 
 
 def not_priced(plan: PlacementPlan) -> list[tuple[str, str]]:

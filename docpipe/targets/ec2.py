@@ -155,6 +155,7 @@ class Ec2Target(Target[Ec2Sizing]):
             charges=(
                 Charge(f"instances ({s.instance_type})", n * hours, "h", hourly),
                 Charge("gp3 volumes", n * s.volume_gb, "GB-mo", gb_month),
+                *((Charge("public IPv4", n * hours, "h", ip_hourly),) if PUBLIC_IPV4 else ()),
             ),
             notes=tuple(notes),
             warnings=tuple(warnings),

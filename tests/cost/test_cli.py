@@ -244,7 +244,7 @@ def test_markdown_is_a_pull_request_comment(capsys) -> None:
     lines = out.splitlines()
     assert lines[0] == "### docpipe cost: stack `prod`"
     assert "| Component | Quantity | Unit | USD/unit | Monthly (USD) |" in lines
-    assert "| ↳ pages | 15,000 | page | 0.03 | 450.00 |" in lines
+    assert "| ↳ pages | 15,208 | page | 0.03 | 456.25 |" in lines  # 100/day × 730 h ÷ 24 × 5 pages
     assert any(line.startswith("| **Total** |") for line in lines)
     assert "<details><summary>How each line is worked out</summary>" in lines
     flip = "activities.extraction.target=ec2"
@@ -330,17 +330,17 @@ def test_the_table_shows_quantity_unit_and_price_per_line(capsys) -> None:
     assert code == 0
     lines = out.splitlines()
     assert lines[3].split() == ["component", "quantity", "unit", "USD/unit", "USD/month"]
-    assert any(line.split() == ["instance", "(db.t4g.micro)", "720", "h", "0.016", "11.52"] for line in lines)
-    assert any(line.split() == ["pages", "15,000", "page", "0.03", "450.00"] for line in lines)
+    assert any(line.split() == ["instance", "(db.t4g.micro)", "730", "h", "0.016", "11.68"] for line in lines)
+    assert any(line.split() == ["pages", "15,208", "page", "0.03", "456.25"] for line in lines)
     code, out, _ = run(capsys, "cost", "--stack", "prod", "--json")
     assert code == 0
     db = next(c for c in json.loads(out)["components"] if c["name"] == "database (RDS PostgreSQL)")
     assert db["charges"][0] == {
         "label": "instance (db.t4g.micro)",
-        "quantity": 720,
+        "quantity": 730,
         "unit": "h",
         "unitPriceUsd": 0.016,
-        "usd": 11.52,
+        "usd": 11.68,
     }
 
 
