@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -320,7 +321,10 @@ KIND_PROCESSES = {
 }
 
 
-async def bench(sizes: list[int], rounds: int, address: str, procs: Processes) -> dict[str, Any]:
+async def bench(
+    sizes: list[int], rounds: int, address: str, procs: Processes, done: Callable[[str, dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Every size's rounds; `done(n, figures)` as each size finishes (a long run reports as it goes)."""
     from temporalio.client import Client
 
     client = await Client.connect(address)
@@ -350,6 +354,7 @@ async def bench(sizes: list[int], rounds: int, address: str, procs: Processes) -
             "peakRssSinceStart": not peaks_reset,
             "load": [load_before, os.getloadavg()[0]],
         }
+        done(str(n), out[str(n)])
     return out
 
 
@@ -363,33 +368,29 @@ def _spread(values: list[float], fmt: str) -> str:
     return f"{statistics.median(values):{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
-def report(figures: dict[str, Any], rounds: int) -> None:
-    print(f"bench/pipeline.py: no-op activities, real dev server, {rounds} interleaved rounds")
-    print("docs/s: documents in flight / (last close - first start), median (min-max)")
-    for n, f in figures["sizes"].items():
-        print()
-        print(f"{n} documents in flight (load {f['load'][0]:.2f} -> {f['load'][1]:.2f})")
-        print(f"  {'':9} {'docs/s':>19} {'median ms':>9} {'p95 ms':>7} {'1-at-a-time ms':>14}")
-        for kind in ("floor", "pipeline"):
-            rs = f["rounds"][kind]
-            print(
-                f"  {kind:9} {_spread([r['docsPerSecond'] for r in rs], '.1f'):>19} "
-                f"{statistics.median(r['medianMsUnderLoad'] for r in rs):9.0f} "
-                f"{statistics.median(r['p95MsUnderLoad'] for r in rs):7.0f} "
-                f"{statistics.median(r['medianMsOneAtATime'] for r in rs):14.1f}"
-            )
-        print(f"  ratio pipeline/floor of the medians: {f['throughputRatio']:.2f}x (goal >= {GOAL}x)")
-        since = " (since start)" if f["peakRssSinceStart"] else ""
-        print(f"  CPU s per document (median of rounds) and peak RSS{since}, per process:")
-        print(f"  {'process':20} {'floor':>8} {'pipeline':>8} {'peak MB':>8}")
-        cpu = f["cpuSecondsPerDocument"]
-        names = dict.fromkeys([*KIND_PROCESSES["floor"], *KIND_PROCESSES["pipeline"]])
-        for name in names:
-            cells = [f"{cpu[k][name]:8.4f}" if name in cpu[k] else f"{'-':>8}" for k in ("floor", "pipeline")]
-            print(f"  {name:20} {cells[0]} {cells[1]} {f['peakRssMb'][name]:8.0f}")
-        totals = [sum(cpu[k].values()) for k in ("floor", "pipeline")]
-        print(f"  {'total':20} {totals[0]:8.4f} {totals[1]:8.4f}")
-    print(f"\nwall time {figures['wallSeconds']:.0f} s")
+def report_size(n: str, f: dict[str, Any]) -> None:
+    print()
+    print(f"{n} documents in flight (load {f['load'][0]:.2f} -> {f['load'][1]:.2f})")
+    print(f"  {'':9} {'docs/s':>19} {'median ms':>9} {'p95 ms':>7} {'1-at-a-time ms':>14}")
+    for kind in ("floor", "pipeline"):
+        rs = f["rounds"][kind]
+        print(
+            f"  {kind:9} {_spread([r['docsPerSecond'] for r in rs], '.1f'):>19} "
+            f"{statistics.median(r['medianMsUnderLoad'] for r in rs):9.0f} "
+            f"{statistics.median(r['p95MsUnderLoad'] for r in rs):7.0f} "
+            f"{statistics.median(r['medianMsOneAtATime'] for r in rs):14.1f}"
+        )
+    print(f"  ratio pipeline/floor of the medians: {f['throughputRatio']:.2f}x (goal >= {GOAL}x)")
+    since = " (since start)" if f["peakRssSinceStart"] else ""
+    print(f"  CPU s per document (median of rounds) and peak RSS{since}, per process:")
+    print(f"  {'process':20} {'floor':>8} {'pipeline':>8} {'peak MB':>8}")
+    cpu = f["cpuSecondsPerDocument"]
+    names = dict.fromkeys([*KIND_PROCESSES["floor"], *KIND_PROCESSES["pipeline"]])
+    for name in names:
+        cells = [f"{cpu[k][name]:8.4f}" if name in cpu[k] else f"{'-':>8}" for k in ("floor", "pipeline")]
+        print(f"  {name:20} {cells[0]} {cells[1]} {f['peakRssMb'][name]:8.0f}")
+    totals = [sum(cpu[k].values()) for k in ("floor", "pipeline")]
+    print(f"  {'total':20} {totals[0]:8.4f} {totals[1]:8.4f}", flush=True)
 
 
 def main(argv: list[str]) -> int:
@@ -428,14 +429,18 @@ def main(argv: list[str]) -> int:
             sup.wait_ready([s.name for s in specs], 120)
             assert server.pid is not None
             procs = Processes({"temporal server": server.pid, **sup.pids()})
-            sizes = asyncio.run(bench(args.documents, args.rounds, server.address, procs))
+            if not args.json:
+                print(f"bench/pipeline.py: no-op activities, real dev server, {args.rounds} rounds")
+                print("docs/s: documents in flight / (last close - first start), median (min-max)")
+            done = (lambda n, f: None) if args.json else report_size
+            sizes = asyncio.run(bench(args.documents, args.rounds, server.address, procs, done))
         finally:
             sup.stop_all(5)
     figures: dict[str, Any] = {"sizes": sizes, "wallSeconds": time.monotonic() - t0}
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        report(figures, args.rounds)
+        print(f"\nwall time {figures['wallSeconds']:.0f} s")
     return 0
 
 
