@@ -99,7 +99,7 @@ ASSIGNMENT = re.compile(
 )
 
 
-def _environment(args: ResourceValidationArgs) -> Iterator[tuple[str, str, Any]]:
+def environment(args: ResourceValidationArgs) -> Iterator[tuple[str, str, Any]]:
     """(where, variable name, value) for each plain environment variable of a compute resource."""
     props = args.props
     kind = args.resource_type
@@ -124,7 +124,7 @@ def _environment(args: ResourceValidationArgs) -> Iterator[tuple[str, str, Any]]
 
 def check_secrets(args: ResourceValidationArgs, config: SecretsConfig, report: ReportViolation) -> None:
     """No environment variable (Lambda, Cloud Run) or user-data assignment holds a secret in plaintext."""
-    for where, name, value in _environment(args):
+    for where, name, value in environment(args):
         why = secret_problem(name, value, config)
         if why:
             report(

@@ -49,9 +49,9 @@ def test_docpipe_plan_section() -> None:
     view = SimpleNamespace(stack="dev", result=SimpleNamespace(resources=resources("dev")))
     section = policy_section(view)  # type: ignore[arg-type]
     assert section.title == "Policy verdicts"
-    assert section.lines[0].startswith("with policies/dev.json at 10 files/day: monthly estimate 166.50 USD")
+    assert section.lines[0].startswith("with policies/dev.json at 10 files/day: monthly estimate 167.24 USD")
     assert section.lines[-1] == "  pulumi up --policy-pack policies: would pass"
-    assert section.data["passed"] is True and len(section.data["policies"]) == 12
+    assert section.data["passed"] is True and len(section.data["policies"]) == 13
 
 
 def test_docpipe_plan_section_shows_a_config_error(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -68,3 +68,16 @@ def test_docpipe_plan_section_shows_a_config_error(tmp_path, monkeypatch) -> Non
         "policy config error: policy monthly-cost-cap: unknown config properties maxMonthlyUSD; known: "
         "enrichmentRate, filesPerDay, maxMonthlyUsd, minutesPerFile, pagesPerFile, prices, profile"
     ]
+
+
+def test_a_deployed_local_sandbox_is_refused() -> None:
+    """bubblewrap needs user namespaces that Lambda, Cloud Run and Docker's default seccomp refuse."""
+    items = edit(
+        resources("dev"),
+        lambda r: r.type == "aws:lambda/function:Function" and "enrichment" in r.name,
+        lambda p: p["environment"]["variables"].update(DOCPIPE_ENRICHMENT_BACKEND="local-sandbox"),
+    )
+    text = verdicts(items, "dev").text()
+    assert "FAIL enrichment-sandbox-deployable (mandatory)" in text
+    assert "backends.enrichment.kind=e2b" in " ".join(text.split())
+    assert "  ok   enrichment-sandbox-deployable" in verdicts(resources("dev"), "dev").text()
