@@ -20,6 +20,10 @@ DEFAULT_UPLOAD_PREFIX: Final = "incoming/"
 # A Lambda worker's deadline buffer is its graceful stop plus this, for its shutdown hooks (closing
 # clients): temporalio.contrib.aws.lambda_worker's own margin, and the one docpipe derives with.
 LAMBDA_HOOK_SECONDS: Final = 2
+# Heartbeat timeout of the long activities (extraction, analysis, enrichment): a worker that died
+# mid-activity is noticed this long after its last heartbeat. workers/heartbeat.py beats at a third
+# of it, the first beat only after that: a short activity sends none (each beat is server work).
+HEARTBEAT_TIMEOUT_SECONDS: Final = 30
 
 
 def task_queue(role: str, prefix: str = DEFAULT_QUEUE_PREFIX) -> str:
@@ -79,6 +83,9 @@ class Env:
     DATABASE_NAME: Final = "DOCPIPE_DATABASE_NAME"
     VALKEY_URL: Final = "DOCPIPE_VALKEY_URL"
     VALKEY_PASSWORD: Final = "DOCPIPE_VALKEY_PASSWORD"  # filled from the `valkeyAuth` secret ref
+    # Set by `docpipe dev` only: a Valkey hash where each activity notes its document's stage as it
+    # starts (workers/stages.py) — the live view's stages without any Temporal call.
+    STAGE_KEY: Final = "DOCPIPE_STAGE_KEY"
     MAX_CONCURRENT_SANDBOXES: Final = "DOCPIPE_MAX_CONCURRENT_SANDBOXES"
     MAX_CONCURRENT_MODEL_CALLS: Final = "DOCPIPE_MAX_CONCURRENT_MODEL_CALLS"
 

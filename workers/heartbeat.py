@@ -8,13 +8,20 @@ from contextlib import asynccontextmanager
 
 from temporalio import activity
 
+from workers.contract import HEARTBEAT_TIMEOUT_SECONDS
+
+# Three beats per timeout: one lost or late beat does not time the activity out.
+HEARTBEAT_EVERY_SECONDS = HEARTBEAT_TIMEOUT_SECONDS / 3
+
 
 @asynccontextmanager
-async def heartbeating(every_seconds: float = 5.0) -> AsyncIterator[None]:
+async def heartbeating(every_seconds: float = HEARTBEAT_EVERY_SECONDS) -> AsyncIterator[None]:
     async def beat() -> None:
+        # Not at once: the activity's start already tells Temporal it is alive, and most finish
+        # before the first beat is due.
         while True:
-            activity.heartbeat()
             await asyncio.sleep(every_seconds)
+            activity.heartbeat()
 
     task = asyncio.create_task(beat()) if activity.in_activity() else None
     try:

@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workers.contract import WORKFLOW_TYPE
+    from workers.contract import HEARTBEAT_TIMEOUT_SECONDS, WORKFLOW_TYPE
     from workers.errors import NON_RETRYABLE
     from workers.types import (
         AnalyzeInput,
@@ -88,7 +88,7 @@ class DocumentPipelineWorkflow:
                 result_type=result_type,
                 task_queue=f"{prefix}-{stage}",
                 start_to_close_timeout=timeout,
-                heartbeat_timeout=timedelta(seconds=30),
+                heartbeat_timeout=timedelta(seconds=HEARTBEAT_TIMEOUT_SECONDS),
                 retry_policy=_RETRY,
             )
         except ActivityError as err:
