@@ -8,7 +8,6 @@ import mimetypes
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from workers.errors import bad_document
 from workers.types import DocumentRef
 
 # mimetypes misses these on minimal images.
@@ -57,6 +56,8 @@ def _read_sync(uri: str) -> bytes:
         bucket, key = split_s3_uri(uri)
         body: bytes = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         return body
+    from workers.errors import bad_document  # temporalio: not for `docpipe dev`'s warm start
+
     path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
     try:
         return path.read_bytes()
@@ -71,5 +72,7 @@ async def read_document(ref: DocumentRef) -> bytes:
     data = await asyncio.to_thread(_read_sync, ref.uri)
     digest = hashlib.sha256(data).hexdigest()
     if digest != ref.sha256:
+        from workers.errors import bad_document
+
         raise bad_document(f"{ref.filename}: content changed since submission (sha256 {digest[:12]}…)")
     return data

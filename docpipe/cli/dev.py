@@ -25,7 +25,7 @@ from docpipe.cli.display import PlainDisplay, RichDisplay, make_display, print_r
 from docpipe.config import ConfigError
 from docpipe.local.home import HOME_ENV, resolve_home
 from docpipe.local.inputs import InputError, collect
-from docpipe.local.progress import DocProgress, follow, mark_skipped
+from docpipe.local.progress import DocProgress, ValkeyStages, follow, mark_skipped
 from docpipe.local.rows import read_rows
 from docpipe.local.services import PortInUse, ServiceError
 from docpipe.local.stack import LocalStack
@@ -118,22 +118,26 @@ def run(args: argparse.Namespace) -> int:
     code = EXIT_OK
     try:
         say(f"docpipe dev · stack {plan.stack} (tier {config.tier}) · data in {home.display()}")
-        stack.start_services()
+        # PostgreSQL first: when every document already has its row, nothing else is started.
+        stack.start_database()
         for line in stack.leftovers:
             say(f"  stopped a leftover of an earlier run: {line}")
-        say(
-            f"  Temporal {stack.temporal.address} (UI {stack.temporal.ui_url}) · PostgreSQL in "
-            f"{home.display()}postgres · Valkey {stack.valkey.url}  [{time.monotonic() - t0:.1f} s]"
-        )
         todo = mark_skipped(docs, read_rows(stack.postgres.url, [d.sha256 for d in docs]))
         if not todo and not args.keep_running:
-            # Nothing to run: no workers needed to say so.
-            say(f"  all {len(docs)} documents are already in PostgreSQL; no workers started")
+            say(
+                f"  all {len(docs)} documents are already in PostgreSQL ({home.display()}postgres); "
+                f"nothing started  [{time.monotonic() - t0:.1f} s]"
+            )
             print_results(docs, out, rich=out.isatty())
             code = _summary(docs, stack, say, time.monotonic() - t0, keep=False)
             if args.json:
                 print(json.dumps(_json(docs, stack, time.monotonic() - t0), indent=2))
             return code
+        stack.start_orchestration()
+        say(
+            f"  Temporal {stack.temporal.address} (UI {stack.temporal.ui_url}) · PostgreSQL in "
+            f"{home.display()}postgres · Valkey {stack.valkey.url}  [{time.monotonic() - t0:.1f} s]"
+        )
         say(f"  starting {len(plan.roles)} workers, one per role (logs in {home.display()}logs/) …")
         stack.start_workers()
         stack._write_state()
@@ -153,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
 
         display = make_display(out)
         try:
-            asyncio.run(_follow(stack, docs, display))
+            temporal_calls = asyncio.run(_follow(stack, docs, display))
         finally:
             display.close()
         rich = isinstance(display, RichDisplay)
@@ -161,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
         print_results(docs, out, rich)
         code = _summary(docs, stack, say, time.monotonic() - t0, args.keep_running)
         if args.json:
-            print(json.dumps(_json(docs, stack, time.monotonic() - t0), indent=2))
+            print(json.dumps(_json(docs, stack, time.monotonic() - t0, temporal_calls), indent=2))
         if args.keep_running:
             say(
                 "serving until Ctrl-C · more documents from another terminal:\n"
@@ -198,16 +202,21 @@ def run(args: argparse.Namespace) -> int:
     os._exit(code)
 
 
-async def _follow(stack: LocalStack, docs: list[DocProgress], display: PlainDisplay | RichDisplay) -> None:
+async def _follow(stack: LocalStack, docs: list[DocProgress], display: PlainDisplay | RichDisplay) -> int:
     client = await stack.client()
-    await follow(
-        client,
-        stack.settings(),
-        docs,
-        stack.postgres.url,
-        display=display,
-        check=lambda: _check_workers(stack.supervisor),
-    )
+    stages = ValkeyStages(stack.valkey.url, stack.stage_key)
+    try:
+        return await follow(
+            client,
+            stack.settings(),
+            docs,
+            stack.postgres.url,
+            display=display,
+            check=lambda: _check_workers(stack.supervisor),
+            stages=stages,
+        )
+    finally:
+        await stages.close()
 
 
 def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: float, keep: bool) -> int:
@@ -223,18 +232,31 @@ def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: floa
         + (f" ({failed_before} more failed in an earlier run)" if failed_before else "")
         + f" · {stored}/{len(docs)} stored · {seconds:.1f} s"
     )
-    say(f"Temporal UI: {stack.ui_url}" + ("" if keep else "  (up while this runs: --keep-running keeps it)"))
+    if stack.orchestrated:
+        say(
+            f"Temporal UI: {stack.ui_url}"
+            + ("" if keep else "  (up while this runs: --keep-running keeps it)")
+        )
     say("Counts and failures later: docpipe status")
     return EXIT_OK if stored == len(docs) else EXIT_FAILED_DOCS
 
 
-def _json(docs: list[DocProgress], stack: LocalStack, seconds: float) -> dict[str, Any]:
+def _json(
+    docs: list[DocProgress], stack: LocalStack, seconds: float, temporal_calls: int = 0
+) -> dict[str, Any]:
+    started = stack.orchestrated
+    run = [d for d in docs if d.started is not None and d.finished is not None]
+    starts = [d.started for d in run if d.started is not None]
+    ends = [d.finished for d in run if d.finished is not None]
     return {
         "stack": stack.plan.stack,
         "home": str(stack.home.root),
-        "temporalAddress": stack.temporal.address,
-        "temporalUi": stack.ui_url,
+        "temporalAddress": stack.temporal.address if started else None,
+        "temporalUi": stack.ui_url if started else None,
         "wallSeconds": round(seconds, 3),
+        # First start → last outcome of the documents run now (the pipeline's own throughput).
+        "pipelineSeconds": round(max(ends) - min(starts), 3) if run else None,
+        "temporalCalls": temporal_calls,
         "workers": {
             r.role: {
                 "target": r.target,
