@@ -1,6 +1,6 @@
 """Follow documents through the pipeline: skip what is stored, start the rest, watch each stage.
 
-Bounded work whatever the number of documents: at most WINDOW runs in flight (started a few at a
+Bounded work whatever the number of documents: at most WINDOW (64) runs in flight (started a few at a
 time); each refresh is one SELECT of the in-flight documents' rows (an outcome shown as stored or
 failed is the document's PostgreSQL row) and one read of the stages the workers report to Valkey
 (workers/stages.py); one visibility list a second finds runs that closed without a row. The
@@ -117,9 +117,12 @@ def mark_skipped(docs: list[DocProgress], rows: dict[str, DocumentRow]) -> list[
     return todo
 
 
-# In flight at once: enough to keep every worker's slots busy, few enough that the per-refresh reads
-# stay small. Start RPCs at once: a handful (thousands of concurrent starts overload the server).
-WINDOW = 256
+# In flight at once: enough to keep the bottleneck (the dev server, then the workflow worker) busy
+# — a document spends about 0.5 s in flight on a quiet machine, so 64 cover 100 documents/s — and
+# few enough that tasks mostly meet a waiting poller rather than queue in the server's database
+# (a backlog of 256 held each run 60 s before its first workflow task under load). Start RPCs at
+# once: a handful (thousands of concurrent starts overload the server).
+WINDOW = 64
 CONCURRENT_STARTS = 8
 CONCURRENT_LOOKUPS = 8  # describe / result calls for the rare runs the list did not explain
 # Close records reach visibility a little after the close: each list looks this far back (a record
@@ -200,6 +203,9 @@ class _Follower:
         self._since = datetime.now(UTC) - _VISIBILITY_LAG
         self._listed = 0.0
         self._finished: list[str] = []  # stage reports to forget
+        # Stored (the row is there) but the run not yet seen closed: its last workflow task may still
+        # be due, and the workers stop when this returns (see settle).
+        self.closing: set[str] = set()
         self.temporal_calls = 0
 
     # --- submission -----------------------------------------------------------------------------
@@ -290,6 +296,7 @@ class _Follower:
             await self.stages.forget(done)
 
     def _stored(self, d: DocProgress, row: DocumentRow) -> None:
+        self.closing.add(d.workflow_id)
         d.row = row
         d.timings = {**row.timings, **d.timings}
         d.failed_stage = row.failed_stage
@@ -305,6 +312,7 @@ class _Follower:
         self.temporal_calls += 1
         try:
             async for wf in self.client.list_workflows(query, page_size=1000):
+                self.closing.discard(wf.id)
                 d = self.in_flight.get(wf.id)
                 if d is None or wf.status is None:
                     continue
@@ -352,6 +360,14 @@ class _Follower:
                 reason = f"{type(err).__name__}: {err}"
         self._finish(d, "error", reason)
 
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Until every run whose row was read is closed too (its last workflow task is quick), so
+        that stopping the workers next leaves no run of this batch open in Temporal."""
+        deadline = time.monotonic() + timeout
+        while self.closing and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+            await self._list_closed()
+
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks))
@@ -386,13 +402,14 @@ async def follow(
         while queue or follower.in_flight or follower.starting:
             check()
             follower.top_up(queue)
-            # A few runs: refresh often (a refresh costs the same for 1 or 256); many: less often.
-            pause = refresh_seconds[0] if len(follower.in_flight) < 50 else refresh_seconds[1]
+            # A few runs: refresh often (a refresh costs the same for 1 or 64); many: less often.
+            pause = refresh_seconds[0] if len(follower.in_flight) < 16 else refresh_seconds[1]
             tick = asyncio.create_task(asyncio.sleep(pause))
             await follower.refresh()
             display.tick()
             await tick
         await follower.drain()
+        await follower.settle()
     finally:
         for task in list(follower._tasks):
             task.cancel()
