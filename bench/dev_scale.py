@@ -356,7 +356,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.floor_worker:
         asyncio.run(_floor_worker(args.floor_worker))
-        return 0
+        sys.stdout.flush()
+        os._exit(0)  # a process that ran a worker can abort in finalisation (ENVIRONMENT-FACTS)
     report: dict[str, Any] = {"scale": [], "floor": {}}
     for n in [int(x) for x in args.documents.split(",")]:
         load = _load()
