@@ -18,6 +18,8 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 
 logger = logging.getLogger(__name__)
 
+PAUSE_AFTER_FAILURE_SECONDS = 10.0
+
 # Activity name → the stage (role) it is.
 STAGE_OF_ACTIVITY = {
     "extract_document": "extraction",
@@ -48,11 +50,14 @@ class StageReporter(Interceptor):
         self._url, self._password = valkey_url, password
         self._client: Any = None
         self._warned = False
+        self._paused_until = 0.0  # after a failure, no report for a while: an activity never waits on it
 
     def intercept_activity(self, next: ActivityInboundInterceptor) -> ActivityInboundInterceptor:
         return _ReportStage(next, self)
 
     async def report(self, workflow_id: str, stage: str) -> None:
+        if time.monotonic() < self._paused_until:
+            return
         try:
             if self._client is None:
                 import valkey.asyncio as valkey
@@ -62,6 +67,7 @@ class StageReporter(Interceptor):
                 )
             await self._client.hset(self.key, workflow_id, stage_value(stage))
         except Exception as err:  # the live view shows less; the document is unaffected
+            self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE_SECONDS
             if not self._warned:
                 self._warned = True
                 logger.warning("stage reports to Valkey failed (%s); the live view shows less", err)
