@@ -345,7 +345,7 @@ def _load() -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--documents", default="200,1000", help="comma-separated document counts")
+    ap.add_argument("--documents", default="200,1000", help="comma-separated document counts (0: none)")
     ap.add_argument("--kind", choices=["memo", "table"], default="table")
     ap.add_argument("--no-floor", action="store_true")
     ap.add_argument("--no-start", action="store_true")
@@ -359,7 +359,7 @@ def main() -> int:
         sys.stdout.flush()
         os._exit(0)  # a process that ran a worker can abort in finalisation (ENVIRONMENT-FACTS)
     report: dict[str, Any] = {"scale": [], "floor": {}}
-    for n in [int(x) for x in args.documents.split(",")]:
+    for n in [int(x) for x in args.documents.split(",") if x.strip() and int(x) > 0]:
         load = _load()
         s = scale(n, args.kind, live=not args.no_live)
         s["load"] = load

@@ -219,7 +219,8 @@ class LocalStack:
         for lr in self.roles:
             self.supervisor.start(worker_name(lr.role))
         self.supervisor.wait_ready([worker_name(r) for r in ROLES], ready_timeout)
-        promoting.join(10)
+        # Not joined: a new deployment's first promotion takes the server about a second, and
+        # documents can be submitted meanwhile (their tasks wait until the version is current).
         self.supervisor.start_monitor()
 
     def _promote_versions(self) -> None:
