@@ -22,10 +22,12 @@ DEFAULT_UPLOAD_PREFIX: Final = "incoming/"
 LAMBDA_HOOK_SECONDS: Final = 2
 # Activity heartbeats, declared once for the workers and the cost model (Temporal Cloud bills each
 # recorded heartbeat as an action): the roles whose activities heartbeat while they wait on a backend
-# (workers/heartbeat.py, every HEARTBEAT_EVERY_SECONDS) and the heartbeat timeout the workflow sets.
+# and the heartbeat timeout the workflow sets. A worker that died mid-activity is noticed this long
+# after its last heartbeat; workers/heartbeat.py beats at a third of it (one lost or late beat does
+# not time the activity out), the first beat only after that: a short activity sends none.
 HEARTBEATING_ROLES: Final[tuple[ActivityRole, ...]] = ("extraction", "analysis", "enrichment")
-HEARTBEAT_EVERY_SECONDS: Final = 5.0
 HEARTBEAT_TIMEOUT_SECONDS: Final = 30
+HEARTBEAT_EVERY_SECONDS: Final = HEARTBEAT_TIMEOUT_SECONDS / 3
 # An E2B sandbox is created to expire this long after its run's own deadline (if the kill is lost);
 # E2B bills a sandbox from creation to kill or expiry.
 E2B_SANDBOX_EXPIRY_MARGIN_SECONDS: Final = 30
@@ -101,6 +103,9 @@ class Env:
     DATABASE_NAME: Final = "DOCPIPE_DATABASE_NAME"
     VALKEY_URL: Final = "DOCPIPE_VALKEY_URL"
     VALKEY_PASSWORD: Final = "DOCPIPE_VALKEY_PASSWORD"  # filled from the `valkeyAuth` secret ref
+    # Set by `docpipe dev` only: a Valkey hash where each activity notes its document's stage as it
+    # starts (workers/stages.py) — the live view's stages without any Temporal call.
+    STAGE_KEY: Final = "DOCPIPE_STAGE_KEY"
     MAX_CONCURRENT_SANDBOXES: Final = "DOCPIPE_MAX_CONCURRENT_SANDBOXES"
     MAX_CONCURRENT_MODEL_CALLS: Final = "DOCPIPE_MAX_CONCURRENT_MODEL_CALLS"
 

@@ -9,7 +9,6 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from workers.errors import bad_document
 from workers.extraction import DOCUMENT_TYPES
 from workers.types import DocumentRef
 
@@ -58,6 +57,8 @@ def _read_sync(uri: str) -> bytes:
         bucket, key = split_s3_uri(uri)
         body: bytes = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
         return body
+    from workers.errors import bad_document  # temporalio: not for `docpipe dev`'s warm start
+
     path = Path(unquote(parsed.path)) if parsed.scheme == "file" else Path(uri)
     try:
         return path.read_bytes()
@@ -72,5 +73,7 @@ async def read_document(ref: DocumentRef) -> bytes:
     data = await asyncio.to_thread(_read_sync, ref.uri)
     digest = hashlib.sha256(data).hexdigest()
     if digest != ref.sha256:
+        from workers.errors import bad_document
+
         raise bad_document(f"{ref.filename}: content changed since submission (sha256 {digest[:12]}…)")
     return data

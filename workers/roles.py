@@ -87,6 +87,12 @@ def worker_options(role: str, settings: Settings, reg: RoleRegistration) -> dict
         # Every activity error leaves with configured secret values scrubbed (workers/redact.py).
         "interceptors": [_redacting()],
     }
+    if settings.stage_key and settings.valkey_url and reg.activities:
+        from workers.stages import StageReporter
+
+        reporter = StageReporter(settings.valkey_url, settings.stage_key, settings.valkey_password)
+        options["interceptors"] = [reporter]
+        reg.closers.append(reporter.close)
     # Per-worker caps that hold even without Valkey (a role outside the VPC has no stack-wide
     # semaphore): one sandbox or one model conversation per activity slot.
     if role == "enrichment":

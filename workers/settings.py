@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     database_name: Annotated[str, _env(Env.DATABASE_NAME)] = "docpipe"
     valkey_url: Annotated[str | None, _env(Env.VALKEY_URL)] = None
     valkey_password: Annotated[str | None, _env(Env.VALKEY_PASSWORD)] = Field(None, repr=False)
+    stage_key: Annotated[str | None, _env(Env.STAGE_KEY)] = None
 
     bucket: Annotated[str | None, _env(Env.BUCKET)] = None
     upload_prefix: Annotated[str, _env(Env.UPLOAD_PREFIX)] = DEFAULT_UPLOAD_PREFIX

@@ -27,7 +27,7 @@ from docpipe.cli.table import fit, plural, wrap
 from docpipe.config import ConfigError
 from docpipe.local.home import HOME_ENV, resolve_home
 from docpipe.local.inputs import InputError, collect
-from docpipe.local.progress import DocProgress, follow, mark_skipped
+from docpipe.local.progress import DocProgress, ValkeyStages, follow, mark_skipped
 from docpipe.local.rows import read_rows
 from docpipe.local.services import DEFAULT_UI_PORT, PortInUse, ServiceError, preferred_port
 from docpipe.local.stack import LocalStack
@@ -125,24 +125,28 @@ def run(args: argparse.Namespace) -> int:
     code = EXIT_OK
     try:
         say(f"docpipe dev · stack {plan.stack} (tier {config.tier}) · data in {home.display()}")
-        stack.start_services()
+        # PostgreSQL first: when every document already has its row, nothing else is started.
+        stack.start_database()
         for line in stack.leftovers:
             say(f"  stopped a leftover of an earlier run: {line}")
-        say(
-            f"  Temporal {stack.temporal.address} (UI {stack.temporal.ui_url}) · PostgreSQL in "
-            f"{home.display()}postgres · Valkey {stack.valkey.url}  [{time.monotonic() - t0:.1f} s]"
-        )
         todo = mark_skipped(
             docs, read_rows(stack.postgres.url, [d.sha256 for d in docs]), retry_failed=args.retry_failed
         )
         if not todo and not args.keep_running:
-            # Nothing to run: no workers needed to say so.
-            say(f"  all {plural(len(docs), 'document')} already in PostgreSQL; no workers started")
+            say(
+                f"  all {plural(len(docs), 'document')} already in PostgreSQL "
+                f"({home.display()}postgres); nothing started  [{time.monotonic() - t0:.1f} s]"
+            )
             print_results(docs, out, rich=out.isatty())
             code = _summary(docs, stack, say, time.monotonic() - t0, keep=False)
             if args.json:
                 print(json.dumps(_json(docs, stack, time.monotonic() - t0), indent=2))
             return code
+        stack.start_orchestration()
+        say(
+            f"  Temporal {stack.temporal.address} (UI {stack.temporal.ui_url}) · PostgreSQL in "
+            f"{home.display()}postgres · Valkey {stack.valkey.url}  [{time.monotonic() - t0:.1f} s]"
+        )
         say(f"  starting {len(plan.roles)} workers, one per role (logs in {home.display()}logs/) …")
         stack.start_workers()
         stack._write_state()
@@ -162,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
 
         display = make_display(out)
         try:
-            asyncio.run(_follow(stack, docs, display, args.retry_failed))
+            temporal_calls = asyncio.run(_follow(stack, docs, display, args.retry_failed))
         finally:
             display.close()
         rich = isinstance(display, RichDisplay)
@@ -170,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
         print_results(docs, out, rich)
         code = _summary(docs, stack, say, time.monotonic() - t0, args.keep_running)
         if args.json:
-            print(json.dumps(_json(docs, stack, time.monotonic() - t0), indent=2))
+            print(json.dumps(_json(docs, stack, time.monotonic() - t0, temporal_calls), indent=2))
         if args.keep_running:
             say(
                 "serving until Ctrl-C · more documents from another terminal:\n"
@@ -210,17 +214,22 @@ def run(args: argparse.Namespace) -> int:
 
 async def _follow(
     stack: LocalStack, docs: list[DocProgress], display: PlainDisplay | RichDisplay, retry_failed: bool
-) -> None:
+) -> int:
     client = await stack.client()
-    await follow(
-        client,
-        stack.settings(),
-        docs,
-        stack.postgres.url,
-        display=display,
-        check=lambda: _check_workers(stack.supervisor),
-        retry_failed=retry_failed,
-    )
+    stages = ValkeyStages(stack.valkey.url, stack.stage_key)
+    try:
+        return await follow(
+            client,
+            stack.settings(),
+            docs,
+            stack.postgres.url,
+            display=display,
+            check=lambda: _check_workers(stack.supervisor),
+            stages=stages,
+            retry_failed=retry_failed,
+        )
+    finally:
+        await stages.close()
 
 
 def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: float, keep: bool) -> int:
@@ -239,7 +248,7 @@ def _summary(docs: list[DocProgress], stack: LocalStack, say: Any, seconds: floa
     if failed_now or failed_before:
         stack_flag = "" if stack.plan.stack == "dev" else f" --stack {stack.plan.stack}"
         say(f"Retry the failed ones (a new run each, same row): docpipe dev{stack_flag} --retry-failed")
-    if keep:
+    if stack.orchestrated and keep:
         say(f"Temporal UI: {stack.ui_url}")
     say("Counts and failures later: docpipe status")
     return EXIT_OK if stored == len(docs) else EXIT_FAILED_DOCS
@@ -255,13 +264,22 @@ def interrupted_summary(docs: list[DocProgress]) -> str:
     return f"{plural(len(docs), 'document')}: " + (", ".join(parts) or "none started")
 
 
-def _json(docs: list[DocProgress], stack: LocalStack, seconds: float) -> dict[str, Any]:
+def _json(
+    docs: list[DocProgress], stack: LocalStack, seconds: float, temporal_calls: int = 0
+) -> dict[str, Any]:
+    started = stack.orchestrated
+    run = [d for d in docs if d.started is not None and d.finished is not None]
+    starts = [d.started for d in run if d.started is not None]
+    ends = [d.finished for d in run if d.finished is not None]
     return {
         "stack": stack.plan.stack,
         "home": str(stack.home.root),
-        "temporalAddress": stack.temporal.address,
-        "temporalUi": stack.ui_url,
+        "temporalAddress": stack.temporal.address if started else None,
+        "temporalUi": stack.ui_url if started else None,
         "wallSeconds": round(seconds, 3),
+        # First start → last outcome of the documents run now (the pipeline's own throughput).
+        "pipelineSeconds": round(max(ends) - min(starts), 3) if run else None,
+        "temporalCalls": temporal_calls,
         "workers": {
             r.role: {
                 "target": r.target,

@@ -61,19 +61,41 @@ def stage_cells(d: DocProgress, now: float) -> list[str]:
     return cells
 
 
-class PlainDisplay:
-    """A line per event, with the time since start: readable in CI logs and when piped."""
+# Beyond this many documents the views summarise: counts, the running ones, the failures.
+DETAIL_LIMIT = 100
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+
+def counts_line(docs: Sequence[DocProgress]) -> str:
+    counts = {o: 0 for o in ("stored", "failed", "error", "running", "queued", "skipped")}
+    for d in docs:
+        counts[d.outcome] = counts.get(d.outcome, 0) + 1
+    return " · ".join(f"{n} {o}" for o, n in counts.items() if n)
+
+
+class PlainDisplay:
+    """A line per event, with the time since start: readable in CI logs and when piped.
+
+    Past DETAIL_LIMIT documents only outcomes other than stored get a line, with a counts line
+    every few seconds (a line per stage of 10,000 documents would bury the failures).
+    """
+
+    def __init__(self, stream: IO[str] | None = None, every_seconds: float = 5.0) -> None:
         self.stream = stream or sys.stdout
         self.t0 = time.monotonic()
+        self.docs: dict[str, DocProgress] = {}
+        self.every_seconds = every_seconds
+        self._last_counts = self.t0
 
     def _print(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", file=self.stream, flush=True)
 
     def changed(self, d: DocProgress) -> None:
+        self.docs[d.sha256] = d
         name = f"{d.ref.filename:<24}"
-        if d.outcome == "skipped":
+        if len(self.docs) > DETAIL_LIMIT:
+            if d.outcome in {"failed", "error"}:
+                self._print(f"{name} {outcome_text(d)}")
+        elif d.outcome == "skipped":
             self._print(f"{name} {outcome_text(d)}")
         elif d.outcome == "running" and d.stage == "queued":
             self._print(f"{name} {'resumed' if d.resumed else 'started'} {d.workflow_id[:16]}…")
@@ -83,17 +105,25 @@ class PlainDisplay:
             self._print(f"{name} {outcome_text(d)} ({d.elapsed():.1f} s)")
 
     def tick(self) -> None:
-        pass
+        now = time.monotonic()
+        if len(self.docs) > DETAIL_LIMIT and now - self._last_counts >= self.every_seconds:
+            self._last_counts = now
+            self._print(counts_line(list(self.docs.values())))
 
     def note(self, message: str) -> None:
         self._print(message)
 
     def close(self) -> None:
-        pass
+        if len(self.docs) > DETAIL_LIMIT:
+            self._print(counts_line(list(self.docs.values())))
 
 
 class RichDisplay:
-    """A live table redrawn a few times a second; notes scroll above it."""
+    """A live table redrawn at each refresh; notes scroll above it.
+
+    Rows: the running documents first, then the latest finished, as many as the terminal holds;
+    the title counts every document.
+    """
 
     def __init__(self, console: Any) -> None:
         from rich.live import Live
@@ -101,30 +131,42 @@ class RichDisplay:
         self.console = console
         self.docs: dict[str, DocProgress] = {}
         self.t0 = time.monotonic()
-        self.live = Live(self._render(), console=console, refresh_per_second=8, transient=True)
+        self.live = Live(self._render(), console=console, auto_refresh=False, transient=True)
         self.live.start()
 
     def _render(self) -> Any:
         now = time.monotonic()
         docs = list(self.docs.values())
+        room = max(5, self.console.height - 6)
+        if len(docs) > room:
+            running = [d for d in docs if not d.done]
+            finished = [d for d in docs if d.done and d.outcome != "skipped"]
+            finished.sort(key=lambda d: d.finished or 0.0)
+            shown = running[:room]
+            rest = room - len(shown)
+            shown += finished[-rest:] if rest > 0 else []
+        else:
+            shown = docs
+        title = f"docpipe dev · {now - self.t0:.1f} s"
+        if len(docs) > room:
+            title += f" · {counts_line(docs)}"
         # Short outcomes (a failure's reason comes with the results table's notes) and names cut in
         # the middle: ten "log-1…" rows must stay apart.
-        room = max(self.console.width - 60, DOCUMENT_MIN)
+        width = max(self.console.width - 60, DOCUMENT_MIN)
         return build_table(
             ["document", *STAGE_TITLES.values(), ""],
-            [[middle_ellipsis(d.ref.filename, room), *stage_cells(d, now), _live_outcome(d)] for d in docs],
+            [[middle_ellipsis(d.ref.filename, width), *stage_cells(d, now), _live_outcome(d)] for d in shown],
             align="<" + ">" * len(STAGES) + "<",
-            title=f"docpipe dev · {now - self.t0:.1f} s",
-            styles=[LIVE_STYLES.get(d.outcome) for d in docs],
+            title=title,
+            styles=[LIVE_STYLES.get(d.outcome) for d in shown],
             width=self.console.width,
         )
 
     def changed(self, d: DocProgress) -> None:
-        self.docs[d.sha256] = d
-        self.live.update(self._render())
+        self.docs[d.sha256] = d  # drawn at the next tick: a redraw per change is O(documents²)
 
     def tick(self) -> None:
-        self.live.update(self._render())
+        self.live.update(self._render(), refresh=True)
 
     def note(self, message: str) -> None:
         self.live.console.print(message)
@@ -218,7 +260,22 @@ def results_rows(docs: Sequence[DocProgress], width: int | None = None) -> tuple
 
 
 def print_results(docs: Sequence[DocProgress], stream: IO[str], rich: bool) -> None:
-    """The results table: styled on a terminal (`rich`), plain text otherwise; reasons below it."""
+    """The results table: styled on a terminal (`rich`), plain text otherwise; reasons below it.
+
+    Past DETAIL_LIMIT documents, only those not stored (`docpipe status` lists every row).
+    """
+    if len(docs) > DETAIL_LIMIT:
+        shown = [
+            d for d in docs if d.outcome not in {"stored", "skipped"} or (d.row and d.row.status != "stored")
+        ]
+        print(
+            f"{len(docs)} documents: results of the {len(shown)} not stored below "
+            "(every row: docpipe status)",
+            file=stream,
+        )
+        if not shown:
+            return
+        docs = shown[:DETAIL_LIMIT]
     if rich:
         from rich.console import Console
 

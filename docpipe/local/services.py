@@ -221,10 +221,11 @@ class TemporalDevServer(_Service):
             self.stop()
             raise ServiceError(f"{err}; see {self.log_path}") from None
 
-    def stop(self) -> None:
+    def stop(self, *, kill: bool = False) -> None:
+        """SIGTERM (a graceful stop: 1.2 s), or with `kill` SIGKILL once nothing uses the server."""
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+            proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
             try:
                 proc.wait(10)
             except subprocess.TimeoutExpired:

@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -44,7 +45,7 @@ from docpipe.local.state import (
 from docpipe.local.supervisor import ProcessSpec, Supervisor, SupervisorError
 from docpipe.local.wait import WaitTimeout, wait_until
 from docpipe.plan import PlacementPlan
-from workers.contract import ROLES
+from workers.contract import ROLES, Env
 
 if TYPE_CHECKING:
     from temporalio.client import Client
@@ -97,6 +98,12 @@ class LocalStack:
         self.leftovers: list[str] = []
         self._owns_state = False
         self.lock = DevLock(self.home)
+        self.orchestrated = False  # Temporal and Valkey were started (not for an all-skipped run)
+
+    @property
+    def stage_key(self) -> str:
+        """The Valkey hash the workers note each document's stage in (workers/stages.py)."""
+        return f"docpipe:{self.plan.stack}:dev-stages"
 
     # --- addresses ------------------------------------------------------------------------------
     @property
@@ -168,29 +175,61 @@ class LocalStack:
 
     def start_services(self) -> None:
         """Take the data dir's lock first (AlreadyRunning names its holder), reap what a killed
-        `docpipe dev` left, then start Temporal, PostgreSQL and Valkey, each recorded as it starts."""
+        `docpipe dev` left, then start PostgreSQL, and Temporal and Valkey side by side, each
+        recorded as it starts."""
+        self.start_database()
+        self.start_orchestration()
+
+    def start_database(self) -> None:
+        """The lock, then PostgreSQL alone: enough to tell which documents are already stored."""
         self.lock.acquire()
         self.leftovers = reap_leftovers(self.home)
         with self._marked_environ(), self._private_files():
-            self.temporal.start()
-            self._record("temporal")
             prune_pg_handles(self.home.postgres_dir)
             self.postgres.start()
             self._record("postgres")
-            self.valkey.start()
+
+    def start_orchestration(self) -> None:
+        """The Temporal dev server and Valkey, started side by side (each mostly waits)."""
+        with self._marked_environ(), self._private_files():
+            valkey = threading.Thread(target=self._start_valkey, name="docpipe-valkey-start")
+            valkey.start()
+            try:
+                self.temporal.start()
+                self._record("temporal")
+            finally:
+                valkey.join()
+            if self._valkey_error is not None:
+                raise self._valkey_error
             self._record("valkey")
+        self.orchestrated = True
         write_private(
             self.home.temporal_profile,
             "# The local Temporal of `docpipe dev` (TEMPORAL_CONFIG_FILE=this file temporal workflow list)\n"
             f'[profile.default]\naddress = "{self.temporal.address}"\nnamespace = "{NAMESPACE}"\n',
         )
 
+    _valkey_error: BaseException | None = None
+
+    def _start_valkey(self) -> None:
+        try:
+            self.valkey.start()
+        except BaseException as err:  # re-raised by the starting thread
+            self._valkey_error = err
+
     def _worker_spec(
         self, lr: LocalRole, name: str, extra_env: Mapping[str, str] | None = None
     ) -> ProcessSpec:
         """How a `docpipe worker` process for `lr` is started and supervised (one place for all)."""
         env = lr.full_env(self._env)
-        env.update({HOME_ENV: str(self.home.root), "PYTHONUNBUFFERED": "1", **(extra_env or {})})
+        env.update(
+            {
+                HOME_ENV: str(self.home.root),
+                "PYTHONUNBUFFERED": "1",
+                Env.STAGE_KEY: self.stage_key,
+                **(extra_env or {}),
+            }
+        )
         return ProcessSpec(
             name=name,
             argv=[sys.executable, "-m", "docpipe.cli", "worker", lr.role],
@@ -204,11 +243,42 @@ class LocalStack:
         self.roles = realize(self.plan, self.endpoints(), self._env, offline=self.offline)
         for lr in self.roles:
             self.supervisor.add(self._worker_spec(lr, worker_name(lr.role)))
+        # While the workers import (~1 s of CPU each), make their versions current: a version's
+        # tasks are dispatched only once it is, and each worker would otherwise wait for its own
+        # promotion after it is ready (it still checks, and finds its version current).
+        promoting = threading.Thread(target=self._promote_versions, name="docpipe-promote", daemon=True)
+        promoting.start()
         for lr in self.roles:
             self.supervisor.start(worker_name(lr.role))
             record_process(self.home, worker_name(lr.role), self.supervisor[worker_name(lr.role)].pid)
         self.supervisor.wait_ready([worker_name(r) for r in ROLES], ready_timeout)
+        # Not joined: a new deployment's first promotion takes the server about a second, and
+        # documents can be submitted meanwhile (their tasks wait until the version is current).
         self.supervisor.start_monitor()
+
+    def _promote_versions(self) -> None:
+        import asyncio
+
+        from temporalio.client import Client
+        from temporalio.common import WorkerDeploymentVersion
+
+        from workers.settings import Settings
+        from workers.versioning import promote
+
+        async def run() -> None:
+            client = await Client.connect(self.temporal.address, namespace=NAMESPACE)
+            versions = []
+            for lr in self.roles:
+                s = Settings.from_env(lr.env)
+                versions.append(
+                    (WorkerDeploymentVersion(s.deployment_name(lr.role), s.build_id), s.promote_version)
+                )
+            await asyncio.gather(*(promote(client, v, policy) for v, policy in versions))
+
+        try:
+            asyncio.run(run())
+        except Exception as err:  # the workers promote their own versions too
+            self.on_event(f"could not make the worker versions current ahead of the workers: {err}")
 
     def stop(self) -> None:
         """Workers first (drain), then the services. Safe to call twice."""
@@ -217,7 +287,14 @@ class LocalStack:
         finally:
             for service in (self.valkey, self.temporal, self.postgres):
                 try:
-                    service.stop()
+                    if service is self.temporal:
+                        # The workers have stopped: nothing is in flight, and a graceful stop
+                        # costs 1.2 s (SIGTERM and SIGINT alike). Its SQLite (WAL) commits every
+                        # change as it is made, so a kill loses nothing (tests/dev checks that a
+                        # restart sees every run).
+                        self.temporal.stop(kill=True)
+                    else:
+                        service.stop()
                 except Exception as err:
                     self.on_event(f"{service.name} did not stop cleanly: {err}")
             if self._owns_state:
