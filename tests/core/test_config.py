@@ -21,7 +21,7 @@ def problems(*overrides: str, stack: str = "dev") -> list[str]:
 
 
 def test_stack_files_validate() -> None:
-    dev, _ = load_stack("dev", ROOT)
+    dev, _ = load_stack("dev", ROOT, placeholder_secrets=True)
     assert dev.tier == "low"
     assert dev.traffic.files_per_day == 10
     prod, _ = load_stack("prod", ROOT, placeholder_secrets=True)
@@ -107,15 +107,19 @@ def test_cloudrun_needs_gcp_project() -> None:
 
 
 def test_tier_moves_unpinned_roles_and_keeps_pinned_ones() -> None:
-    high, _ = load_stack("dev", ROOT, ["tier=high"])
+    high, _ = load_stack("dev", ROOT, ["tier=high"], placeholder_secrets=True)
     assert {r: high.activities[r].target for r in ROLES} == TIER_TARGETS["high"]
-    pinned, _ = load_stack("dev", ROOT, ["tier=high", "activities.extraction.target=cloudrun"])
+    pinned, _ = load_stack(
+        "dev", ROOT, ["tier=high", "activities.extraction.target=cloudrun"], placeholder_secrets=True
+    )
     assert pinned.activities.extraction.target == "cloudrun"
     assert pinned.activities.analysis.target == "ec2"
 
 
 def test_sizing_override_merges_into_preset() -> None:
-    config, _ = load_stack("dev", ROOT, ["activities.extraction.cloudrun.maxInstances=7"])
+    config, _ = load_stack(
+        "dev", ROOT, ["activities.extraction.cloudrun.maxInstances=7"], placeholder_secrets=True
+    )
     sizing = config.activities.extraction.sizing_for("cloudrun")
     assert sizing.max_instances == 7
     assert sizing.memory_mib == preset_activities("low")["extraction"]["cloudrun"]["memoryMib"]

@@ -87,8 +87,8 @@ def test_dev_lines_by_hand(stack) -> None:
     close(est.component("cache (Valkey serverless)").usd, 0.1 * 730 * 0.084 + DEV_FILES * 50 * 0.0023 / 1e6)
     nat = 730 * (0.045 + 0.005) + 1.3 * DEV_FILES * 5 / 1024 * 0.045
     close(est.component("NAT gateway").usd, nat)  # 36.59
-    # Offline backends need no API keys: the Temporal Cloud key, Valkey auth and the RDS secret.
-    close(est.component("secrets (Secrets Manager)").usd, 3 * 0.40)
+    # The E2B key (enrichment in the cloud is E2B), the Temporal Cloud key, Valkey auth, the RDS secret.
+    close(est.component("secrets (Secrets Manager)").usd, 4 * 0.40)
     # The starter: one 512 MB arm64 invocation an upload, 1 s plus 1.5 s INIT.
     close(est.component("starter (Lambda)").usd, DEV_FILES * (2.5 * 0.5 * 0.0000133334 + 0.2e-6))
     # ECR: arm64 (Lambda, starter) and x86_64 (Cloud Run) images of 0.4 GB; Artifact Registry's copy

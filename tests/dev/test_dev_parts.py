@@ -41,7 +41,11 @@ def _roles(stack: str, env: dict[str, str], offline: bool = False):
 
 def test_dev_stack_runs_as_placed_with_its_offline_backends():
     roles = _roles("dev", {})
-    assert [r.fallback for r in roles.values()] == [None] * 5
+    # Enrichment is E2B in the cloud (a deployed worker cannot run bubblewrap); without a key it runs
+    # in the local sandbox here, and says so.
+    assert [r.fallback is None for r in roles.values()] == [True, True, True, False, True]
+    assert roles["enrichment"].backend == "local-sandbox"
+    assert "E2B_API_KEY is not set" in (roles["enrichment"].fallback or "")
     assert {r: lr.target for r, lr in roles.items()} == {
         "workflow": "lambda",
         "extraction": "cloudrun",

@@ -39,7 +39,15 @@ class _World:
         self.starting = self.max_starting = self.max_in_flight = 0
         self.lists = self.starts = self.others = 0
 
-    async def start(self, client: Any, ref: DocumentRef, settings: Any) -> Submission:
+    async def start(
+        self,
+        client: Any,
+        ref: DocumentRef,
+        settings: Any,
+        row_missing: Any = None,
+        *,
+        retry_failed: bool = False,
+    ) -> Submission:
         self.starting += 1
         self.max_starting = max(self.max_starting, self.starting)
         await asyncio.sleep(0.001)

@@ -154,7 +154,7 @@ def _refusal(run: object) -> str:
 def test_bad_set_is_refused_naming_path_value_and_valid(
     case: str, overrides: list[str], fragments: list[str]
 ) -> None:
-    text = _refusal(lambda: load_stack("dev", ROOT, ["imageTag=t1", *overrides]))
+    text = _refusal(lambda: load_stack("dev", ROOT, ["imageTag=t1", *overrides], placeholder_secrets=True))
     missing = [f for f in fragments if f not in text]
     record("config", case, rejected=int(not missing))
     assert not missing, f"{case}: refusal lacks {missing}:\n{text}"
@@ -180,11 +180,13 @@ def test_bad_stack_file_is_refused(tmp_path: Path, case: str, body: str, fragmen
 
 
 def test_text_keys_stay_text_and_engine_version_16_is_accepted(tmp_path: Path) -> None:
-    config, _ = load_stack("dev", ROOT, ["imageTag=1.10", "database.engineVersion=16"])
+    config, _ = load_stack(
+        "dev", ROOT, ["imageTag=1.10", "database.engineVersion=16"], placeholder_secrets=True
+    )
     assert config.image_tag == "1.10"
     assert config.database.engine_version == "16"
     # Numbers where the key is a number still become numbers.
-    config, _ = load_stack("dev", ROOT, ["imageTag=t1", "traffic.filesPerDay=25"])
+    config, _ = load_stack("dev", ROOT, ["imageTag=t1", "traffic.filesPerDay=25"], placeholder_secrets=True)
     assert config.traffic.files_per_day == 25
     root = _stack_dir(tmp_path, "  docpipe:database:\n    engineVersion: 16\n")
     config, _ = load_stack("case", root, ["imageTag=t1"], placeholder_secrets=True)
@@ -209,5 +211,6 @@ def test_valid_neighbours_still_pass() -> None:
             "activities.extraction.ec2.instanceType=m7g.large",
             "backends.analysis.ollamaHost=http://10.0.0.5:11434",
         ],
+        placeholder_secrets=True,
     )
     assert config.activities["extraction"].sizing_for("ec2").instance_type == "m7g.large"  # type: ignore[attr-defined]

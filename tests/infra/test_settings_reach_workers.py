@@ -94,7 +94,7 @@ def test_backend_settings_reach_docpipe_dev_workers() -> None:
     config, _ = load_stack("dev", ROOT, BACKEND_SETS[:3] + BACKEND_SETS[6:], placeholder_secrets=True)
     plan = build_plan(config)
     endpoints = LocalEndpoints("127.0.0.1:7233", "default", "postgresql://x", None, Path("/tmp/p"))
-    for local in realize(plan, endpoints, env={}):
+    for local in realize(plan, endpoints, env={"E2B_API_KEY": "e2b-test"}):  # no offline fallback
         if local.role not in ROLES:
             continue
         expected = backend_env(local.role, config.backends)  # type: ignore[arg-type]

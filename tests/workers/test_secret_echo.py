@@ -49,7 +49,7 @@ async def test_a_422_echoing_the_key_leaves_no_copy(temporal_server, database_ur
     with psycopg.connect(database_url) as conn:
         [(row_status, reason)] = conn.execute("SELECT status, reason FROM documents").fetchall()
     client = await Client.connect(temporal_server.address)
-    history = (await client.get_workflow_handle(sub["workflow_id"]).fetch_history()).to_json()
+    history = (await client.get_workflow_handle(sub["workflowId"]).fetch_history()).to_json()
 
     assert row_status == "failed" and "(422)" in reason and "[redacted]" in reason, reason
     places = {"row": reason, "submit": submitted.stdout + submitted.stderr, "status": status.stdout,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,15 +19,15 @@ from workers.types import StoreInput, StoreResult
 logger = logging.getLogger(__name__)
 
 
+@functools.cache
 def _unstorable_errors() -> tuple[type[BaseException], ...]:
-    import psycopg
+    import psycopg  # at the first store, not at import: a Lambda's INIT loads no backend SDK
 
     # DataError: a value PostgreSQL refuses (bad encoding, out of range, too long); ProgramLimitExceeded:
     # a row or value beyond its limits; UnicodeEncodeError / ValueError: a value that cannot even be sent.
     return (psycopg.DataError, psycopg.errors.ProgramLimitExceeded, UnicodeEncodeError, ValueError)
 
 
-UNSTORABLE = _unstorable_errors()
 _BIGINT_MAX = 2**63 - 1
 
 
@@ -66,7 +67,7 @@ class StorageActivities:
             try:
                 changed = await self._upsert(inp)
                 return StoreResult(sha256=inp.document.sha256, status=inp.status, changed=changed)
-            except UNSTORABLE as err:
+            except _unstorable_errors() as err:
                 reason = (
                     f"storage could not store the result ({type(err).__name__}: {_short(err)}); "
                     "its failure is recorded instead"
@@ -86,7 +87,7 @@ class StorageActivities:
             )
             try:
                 changed = await self._upsert(fallback)
-            except UNSTORABLE as err:
+            except _unstorable_errors() as err:
                 raise unstorable(f"storage could not record the document at all: {_short(err)}") from None
         return StoreResult(
             sha256=inp.document.sha256,
