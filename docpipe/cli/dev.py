@@ -165,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
         )
 
         display = make_display(out)
+        if isinstance(display, PlainDisplay):
+            display.total = len(docs)
         try:
             temporal_calls = asyncio.run(_follow(stack, docs, display, args.retry_failed))
         finally:

@@ -85,6 +85,10 @@ class PlainDisplay:
         self.docs: dict[str, DocProgress] = {}
         self.every_seconds = every_seconds
         self._last_counts = self.t0
+        self.total = 0  # documents in this run, when known: past DETAIL_LIMIT from the first event
+
+    def _many(self) -> bool:
+        return max(len(self.docs), self.total) > DETAIL_LIMIT
 
     def _print(self, text: str) -> None:
         print(f"[{time.monotonic() - self.t0:6.1f}s] {text}", file=self.stream, flush=True)
@@ -92,7 +96,7 @@ class PlainDisplay:
     def changed(self, d: DocProgress) -> None:
         self.docs[d.sha256] = d
         name = f"{d.ref.filename:<24}"
-        if len(self.docs) > DETAIL_LIMIT:
+        if self._many():
             if d.outcome in {"failed", "error"}:
                 self._print(f"{name} {outcome_text(d)}")
         elif d.outcome == "skipped":
@@ -106,7 +110,7 @@ class PlainDisplay:
 
     def tick(self) -> None:
         now = time.monotonic()
-        if len(self.docs) > DETAIL_LIMIT and now - self._last_counts >= self.every_seconds:
+        if self._many() and now - self._last_counts >= self.every_seconds:
             self._last_counts = now
             self._print(counts_line(list(self.docs.values())))
 

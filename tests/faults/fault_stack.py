@@ -48,9 +48,11 @@ def fault_overrides(ollama_host: str) -> list[str]:
     return [
         "backends.analysis.kind=strands",
         "backends.analysis.provider=ollama",
-        f"backends.analysis.ollama_host={ollama_host}",
-        "backends.analysis.model_id=fake-model",
-        "backends.enrichment.timeout_seconds=60",
+        f"backends.analysis.ollamaHost={ollama_host}",
+        "backends.analysis.modelId=fake-model",
+        # The local sandbox by name (the dev stack's cloud enrichment is E2B).
+        "backends.enrichment.kind=local-sandbox",
+        "backends.enrichment.timeoutSeconds=60",
     ]
 
 
