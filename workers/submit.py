@@ -44,6 +44,7 @@ class Submission:
     existing: str | None = None
     # True: an earlier run completed but PostgreSQL had no row for it, so a new run was started.
     rerun: bool = False
+    run_id: str | None = None  # of the run this submission started
 
     def to_dict(self) -> dict[str, Any]:
         """camelCase, as every other --json of docpipe."""
@@ -108,8 +109,8 @@ async def start_pipeline(
         search_attributes=settings.search_attributes,
     )
 
-    async def start(reuse: WorkflowIDReusePolicy) -> None:
-        await client.start_workflow(
+    async def start(reuse: WorkflowIDReusePolicy) -> str | None:
+        handle = await client.start_workflow(
             WORKFLOW_TYPE,
             arg,
             id=wid,
@@ -122,6 +123,7 @@ async def start_pipeline(
             memo={"name": ref.filename, "sha256": ref.sha256},
             search_attributes=attributes,
         )
+        return handle.result_run_id
 
     first = (
         WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY
@@ -129,16 +131,16 @@ async def start_pipeline(
         else WorkflowIDReusePolicy.REJECT_DUPLICATE
     )
     try:
-        await start(first)
-        return Submission(ref, wid, started=True)
+        run_id = await start(first)
+        return Submission(ref, wid, started=True, run_id=run_id)
     except WorkflowAlreadyStartedError:
         pass
     if row_missing is not None and await row_missing():
         try:
             # The earlier run closed, but its row is gone: ALLOW_DUPLICATE starts a new run after a
             # closed one of any outcome.
-            await start(WorkflowIDReusePolicy.ALLOW_DUPLICATE)
-            return Submission(ref, wid, started=True, rerun=True)
+            run_id = await start(WorkflowIDReusePolicy.ALLOW_DUPLICATE)
+            return Submission(ref, wid, started=True, rerun=True, run_id=run_id)
         except WorkflowAlreadyStartedError:
             pass  # running (not stored yet): joined
     try:

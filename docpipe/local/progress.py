@@ -45,6 +45,7 @@ class DocProgress:
     finished: float | None = None
     stage_started: float | None = None
     started_at: datetime | None = None  # wall clock of the start (to tell this run from older ones)
+    run_id: str | None = None  # the run this process started (None: a joined one)
     seen: dict[str, float] = field(default_factory=dict)  # stage → seconds observed here (live view)
     row: DocumentRow | None = None
     timings: dict[str, int] = field(default_factory=dict)  # stage → ms, from the workflow's result
@@ -256,6 +257,7 @@ class _Follower:
                         return
                     await asyncio.sleep(_START_RETRY_SECONDS[attempt])
             d.resumed = not sub.started
+            d.run_id = sub.run_id
             d.outcome, d.started, d.started_at = "running", time.monotonic(), datetime.now(UTC)
             self.in_flight[d.workflow_id] = d
             # A joined run may have closed long ago (no close record will come): look at it now.
@@ -343,6 +345,8 @@ class _Follower:
                 d = self.in_flight.get(wf.id)
                 if d is None or wf.status is None:
                     continue
+                if d.run_id is not None and wf.run_id != d.run_id:
+                    continue  # another run of this document (an earlier one this run replaced)
                 if not d.resumed and d.started_at and wf.start_time < d.started_at - timedelta(seconds=1):
                     continue  # an earlier run of this document (it failed; this run replaced it)
                 out[wf.id] = wf.status.name

