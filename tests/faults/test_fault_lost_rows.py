@@ -79,7 +79,7 @@ async def test_completed_runs_without_rows_run_again(fault_stack: FaultStack, fa
         conn.execute("DROP TABLE schema_migrations")
     docs = [DocProgress(Path(p), describe_file(p)) for p in paths]
     started = time.monotonic()
-    await follow(fault_client, settings, docs, url, display=_Quiet(), poll_seconds=0.5)
+    await follow(fault_client, settings, docs, url, display=_Quiet())
     found = rows(url, shas)
     status = docpipe_status(url)
     record(
