@@ -8,6 +8,7 @@ from typing import Any
 from pulumi_policy import ReportViolation, ResourceValidationArgs
 from pydantic import Field
 
+from docpipe.config import internet_covered
 from policies.common import PolicyConfig, resource_policy
 from policies.props import UNKNOWN, elements, get, number
 from policies.resource_types import (
@@ -93,19 +94,15 @@ def check_ingress(args: ResourceValidationArgs, config: IngressConfig, report: R
 
 
 def _union_open(cidrs: list[str]) -> str:
-    """`"0.0.0.0/0"` / `"::/0"` when the networks together cover a whole address family."""
+    """`"0.0.0.0/0"` / `"::/0"` when the networks together cover a whole address family (the same
+    judgement config validation makes of `allowedCidrs`); unparsable entries are skipped."""
     networks = []
     for cidr in cidrs:
         try:
             networks.append(ipaddress.ip_network(cidr, strict=False))
         except ValueError:
             continue
-    found = []
-    for version, whole in ((4, "0.0.0.0/0"), (6, "::/0")):
-        same = [n for n in networks if n.version == version]
-        if any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(same)):  # type: ignore[type-var]
-            found.append(whole)
-    return " and ".join(found)
+    return internet_covered(networks)
 
 
 no_open_ingress = resource_policy(

@@ -12,15 +12,7 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs
 from pydantic import Field
 
 from policies.common import PolicyConfig, resource_policy
-from policies.resource_types import (
-    CLOUD_RUN_JOB,
-    CLOUD_RUN_SERVICE,
-    CLOUD_RUN_WORKER_POOL,
-    EC2_INSTANCE,
-    LAMBDA_FUNCTION,
-    LAUNCH_TEMPLATE,
-)
-from policies.security.secrets import environment
+from policies.security.secrets import ENVIRONMENT_TYPES, environment
 from workers.contract import Env
 
 
@@ -49,14 +41,7 @@ enrichment_sandbox_deployable = resource_policy(
     name="enrichment-sandbox-deployable",
     description="No deployed worker runs model-written code in the local-sandbox backend.",
     remediation="Set backends.enrichment.kind=e2b (and the e2bApiKey secret) for a deployed stack.",
-    types=(
-        LAMBDA_FUNCTION,
-        LAUNCH_TEMPLATE,
-        EC2_INSTANCE,
-        CLOUD_RUN_WORKER_POOL,
-        CLOUD_RUN_SERVICE,
-        CLOUD_RUN_JOB,
-    ),
+    types=ENVIRONMENT_TYPES,
     config=SandboxConfig,
     check=check_sandbox,
 )

@@ -99,6 +99,17 @@ ASSIGNMENT = re.compile(
 )
 
 
+# The compute resources `environment` reads a process environment from.
+ENVIRONMENT_TYPES = (
+    LAMBDA_FUNCTION,
+    LAUNCH_TEMPLATE,
+    EC2_INSTANCE,
+    CLOUD_RUN_WORKER_POOL,
+    CLOUD_RUN_SERVICE,
+    CLOUD_RUN_JOB,
+)
+
+
 def environment(args: ResourceValidationArgs) -> Iterator[tuple[str, str, Any]]:
     """(where, variable name, value) for each plain environment variable of a compute resource."""
     props = args.props
@@ -142,14 +153,7 @@ no_plaintext_secrets = resource_policy(
         "Store the secret in AWS Secrets Manager (or GCP Secret Manager) and pass only its ARN / "
         "resource name: DOCPIPE_SECRET_REFS for Lambda and EC2, env valueSource.secretKeyRef on Cloud Run."
     ),
-    types=(
-        LAMBDA_FUNCTION,
-        LAUNCH_TEMPLATE,
-        EC2_INSTANCE,
-        CLOUD_RUN_WORKER_POOL,
-        CLOUD_RUN_SERVICE,
-        CLOUD_RUN_JOB,
-    ),
+    types=ENVIRONMENT_TYPES,
     config=SecretsConfig,
     check=check_secrets,
 )
