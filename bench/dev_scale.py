@@ -33,7 +33,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,26 +40,7 @@ ROOT = Path(os.path.dirname(os.path.dirname(__file__)))
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from temporalio import activity, workflow  # noqa: E402
-
-FLOOR_QUEUE = "bench-floor"
-
-
-# --- the floor: a bare workflow, four no-op activities, one queue ---------------------------------
-
-
-@activity.defn(name="floor_step")
-async def floor_step(x: str) -> str:
-    return x
-
-
-@workflow.defn(name="BenchFloorWorkflow")
-class BenchFloorWorkflow:
-    @workflow.run
-    async def run(self, x: str) -> str:
-        for _ in range(4):
-            x = await workflow.execute_activity(floor_step, x, start_to_close_timeout=timedelta(seconds=30))
-        return x
+from _floor import FLOOR_QUEUE, BenchFloorWorkflow, floor_step  # noqa: E402
 
 
 async def _floor_worker(address: str) -> None:

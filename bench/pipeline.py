@@ -31,16 +31,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-# Plain string operations: this module is also imported inside the workflow sandbox (the floor).
 ROOT = Path(os.path.dirname(os.path.dirname(__file__)))  # __file__ is absolute since Python 3.9
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from temporalio import activity, workflow  # noqa: E402
+from _floor import FLOOR_QUEUE, BenchFloorWorkflow, floor_step  # noqa: E402
+from temporalio import activity  # noqa: E402
 
 from workers.types import (  # noqa: E402
     AnalyzeInput,
@@ -56,27 +55,9 @@ from workers.types import (  # noqa: E402
 PREFIX = "bench"
 STACK = "bench"
 BUILD_ID = "bench-1"
-FLOOR_QUEUE = "bench-floor"
 ACTIVITY_ROLES = ("extraction", "analysis", "enrichment", "storage")
 SEQUENTIAL = 20  # documents run one at a time for the unloaded overhead
 GOAL = 0.85  # pipeline / floor throughput (issue 18)
-
-
-# --- the floor: a bare workflow, four no-op activities, one queue ---------------------------------
-
-
-@activity.defn(name="floor_step")
-async def floor_step(x: str) -> str:
-    return x
-
-
-@workflow.defn(name="BenchFloorWorkflow")
-class BenchFloorWorkflow:
-    @workflow.run
-    async def run(self, x: str) -> str:
-        for _ in range(4):
-            x = await workflow.execute_activity(floor_step, x, start_to_close_timeout=timedelta(seconds=30))
-        return x
 
 
 # --- no-op activities under the pipeline's real names ----------------------------------------------
@@ -125,16 +106,8 @@ async def serve(kind: str, address: str) -> None:
 
     client = await Client.connect(address)
     if kind == "floor":
-        # The workflow sandbox re-imports a workflow's module by name, which `__main__` is not:
-        # serve the floor from this file imported as the module `pipeline`.
-        sys.path.insert(0, os.path.dirname(__file__))
-        import pipeline
-
         worker = Worker(
-            client,
-            task_queue=FLOOR_QUEUE,
-            workflows=[pipeline.BenchFloorWorkflow],
-            activities=[pipeline.floor_step],
+            client, task_queue=FLOOR_QUEUE, workflows=[BenchFloorWorkflow], activities=[floor_step]
         )
     else:
         from workers.roles import RoleRegistration, worker_options
