@@ -143,11 +143,17 @@ async def start_pipeline(
             return Submission(ref, wid, started=True, rerun=True, run_id=run_id)
         except WorkflowAlreadyStartedError:
             pass  # running (not stored yet): joined
+    return Submission(ref, wid, started=False)
+
+
+async def _existing_status(client: Client, sub: Submission) -> None:
+    """What `docpipe submit` says of a duplicate ("duplicate of a failed run"): one describe, made
+    only here, not in `start_pipeline` (docpipe dev and the bucket starter have no use for it)."""
     try:
-        status = (await client.get_workflow_handle(wid).describe()).status
+        status = (await client.get_workflow_handle(sub.workflow_id).describe()).status
     except Exception:  # the run exists; its status is only for the message
-        status = None
-    return Submission(ref, wid, started=False, existing=status.name if status else None)
+        return
+    sub.existing = status.name if status else None
 
 
 async def result_of(handle: WorkflowHandle[Any, PipelineResult]) -> PipelineResult:
@@ -188,6 +194,7 @@ async def submit_paths(
             ref = await asyncio.to_thread(_upload, path, ref, settings.bucket, settings.upload_prefix)
         row_missing = _row_missing(settings, ref.sha256)
         out.append(await start_pipeline(client, ref, settings, row_missing, retry_failed=retry_failed))
+    await asyncio.gather(*(_existing_status(client, s) for s in out if not s.started))
     if wait:
         await asyncio.gather(*(_wait(client, s) for s in out))
         if settings.database_url:

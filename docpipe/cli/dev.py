@@ -164,9 +164,7 @@ def run(args: argparse.Namespace) -> int:
             + (f" ({skipped} already stored: skipped)" if skipped else "")
         )
 
-        display = make_display(out)
-        if isinstance(display, PlainDisplay):
-            display.total = len(docs)
+        display = make_display(out, total=len(docs))
         try:
             temporal_calls = asyncio.run(_follow(stack, docs, display, args.retry_failed))
         finally:

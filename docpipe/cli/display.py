@@ -79,13 +79,13 @@ class PlainDisplay:
     every few seconds (a line per stage of 10,000 documents would bury the failures).
     """
 
-    def __init__(self, stream: IO[str] | None = None, every_seconds: float = 5.0) -> None:
+    def __init__(self, stream: IO[str] | None = None, every_seconds: float = 5.0, total: int = 0) -> None:
         self.stream = stream or sys.stdout
         self.t0 = time.monotonic()
         self.docs: dict[str, DocProgress] = {}
         self.every_seconds = every_seconds
         self._last_counts = self.t0
-        self.total = 0  # documents in this run, when known: past DETAIL_LIMIT from the first event
+        self.total = total  # documents in this run, when known: past DETAIL_LIMIT from the first event
 
     def _many(self) -> bool:
         return max(len(self.docs), self.total) > DETAIL_LIMIT
@@ -179,8 +179,8 @@ class RichDisplay:
         self.live.stop()
 
 
-def make_display(stream: IO[str]) -> PlainDisplay | RichDisplay:
-    """Rich on an interactive terminal, plain lines otherwise."""
+def make_display(stream: IO[str], total: int = 0) -> PlainDisplay | RichDisplay:
+    """Rich on an interactive terminal, plain lines otherwise (`total`: documents in the run)."""
     if stream.isatty():
         try:
             from rich.console import Console
@@ -190,7 +190,7 @@ def make_display(stream: IO[str]) -> PlainDisplay | RichDisplay:
                 return RichDisplay(console)
         except ImportError:
             pass
-    return PlainDisplay(stream)
+    return PlainDisplay(stream, total=total)
 
 
 # --- static parts: the header and the results table ---------------------------------------------

@@ -29,8 +29,10 @@ def _count_running() -> int | None:
         from temporalio.client import Client
         from temporalio.envconfig import ClientConfigProfile
 
+        from workers.connect import DEFAULT_ADDRESS
+
         config: dict[str, Any] = dict(ClientConfigProfile.load().to_client_connect_config())
-        config.setdefault("target_host", "localhost:7233")
+        config.setdefault("target_host", DEFAULT_ADDRESS)
         client = await Client.connect(**config)
         resp = await client.count_workflows("ExecutionStatus = 'Running'")
         return resp.count
