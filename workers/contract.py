@@ -41,7 +41,9 @@ def e2b_sandbox_lifetime_seconds(run_timeout_seconds: float) -> int:
 # Search attributes a run carries so a person finds a document in the Temporal UI / CLI
 # (`DocpipeName = "invoice.pdf"`): name → indexed type, registered where docpipe owns the namespace
 # (the dev server, Temporal Cloud, self-hosted) and set only there (`Env.SEARCH_ATTRIBUTES`).
-SEARCH_ATTRIBUTES: Final = {"DocpipeName": "Keyword", "DocpipeType": "Keyword"}
+NAME_ATTRIBUTE: Final = "DocpipeName"  # the document's file name, set at start
+TYPE_ATTRIBUTE: Final = "DocpipeType"  # its type, set after analysis
+SEARCH_ATTRIBUTES: Final = {NAME_ATTRIBUTE: "Keyword", TYPE_ATTRIBUTE: "Keyword"}
 # The error type a run ends with when its document failed (its row is stored, status failed).
 DOCUMENT_FAILED: Final = "DocumentFailed"
 

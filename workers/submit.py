@@ -25,12 +25,12 @@ from temporalio.common import (
 from temporalio.converter import value_to_type
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
-from workers.contract import DOCUMENT_FAILED, WORKFLOW_TYPE, workflow_id
+from workers.contract import DOCUMENT_FAILED, NAME_ATTRIBUTE, WORKFLOW_TYPE, workflow_id
 from workers.documents import describe_file
 from workers.settings import Settings
 from workers.types import DocumentRef, PipelineInput, PipelineResult
 
-NAME_ATTRIBUTE = SearchAttributeKey.for_keyword("DocpipeName")
+NAME_KEY = SearchAttributeKey.for_keyword(NAME_ATTRIBUTE)
 
 
 @dataclass
@@ -101,7 +101,7 @@ async def start_pipeline(
     wid = workflow_id(ref.sha256)
     attributes = None
     if settings.search_attributes:
-        attributes = TypedSearchAttributes([SearchAttributePair(NAME_ATTRIBUTE, ref.filename)])
+        attributes = TypedSearchAttributes([SearchAttributePair(NAME_KEY, ref.filename)])
     arg = PipelineInput(
         document=ref,
         queue_prefix=settings.queue_prefix,

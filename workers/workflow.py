@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, VersioningBehavio
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workers.contract import DOCUMENT_FAILED, HEARTBEAT_TIMEOUT_SECONDS, WORKFLOW_TYPE
+    from workers.contract import DOCUMENT_FAILED, HEARTBEAT_TIMEOUT_SECONDS, TYPE_ATTRIBUTE, WORKFLOW_TYPE
     from workers.errors import NON_RETRYABLE, UNSTORABLE
     from workers.types import (
         AnalyzeInput,
@@ -62,7 +62,7 @@ _STAGES = {
 }
 
 
-TYPE_ATTRIBUTE = SearchAttributeKey.for_keyword("DocpipeType")
+TYPE_KEY = SearchAttributeKey.for_keyword(TYPE_ATTRIBUTE)
 # workflow.patched() ids: histories recorded before a change replay without it.
 PATCH_FAIL_AND_LABEL = "fail-failed-documents-and-label-runs"
 
@@ -127,7 +127,7 @@ class DocumentPipelineWorkflow:
             if workflow.patched(PATCH_FAIL_AND_LABEL):
                 workflow.upsert_memo({"type": analysis.document_type})
                 if inp.search_attributes and analysis.document_type:
-                    workflow.upsert_search_attributes([TYPE_ATTRIBUTE.value_set(analysis.document_type)])
+                    workflow.upsert_search_attributes([TYPE_KEY.value_set(analysis.document_type)])
             if analysis.needs_enrichment and analysis.enrichment_code:
                 enrichment = await self._call(
                     "enrichment",
